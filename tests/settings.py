@@ -1,0 +1,16 @@
+"""Test settings: the real settings with fixed test keys and fast hashing."""
+
+import os
+import tempfile
+
+os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production-0123456789")
+os.environ.setdefault("AUDIT_KEY", "test-audit-key-not-for-production-0123456789")
+os.environ.setdefault("ENCRYPTION_KEYS", "test-encryption-key-not-for-production-0123456789")
+os.environ.setdefault("TIDSNOK_DATA_DIR", tempfile.mkdtemp(prefix="tidsnok-test-"))
+
+from tidsnok.settings import *  # noqa: E402,F403
+
+# Argon2 is deliberately slow; tests log in hundreds of times.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+ACCOUNT_RATE_LIMITS = dict(ACCOUNT_RATE_LIMITS)  # noqa: F405

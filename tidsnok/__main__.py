@@ -1,0 +1,3 @@
+from tidsnok.cli import main
+
+main()

@@ -1,0 +1,137 @@
+"""State changes in the organisation. Each one checks the actor, changes
+state and writes its audit event in one transaction."""
+
+from datetime import date
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from tidsnok.audit.services import record
+from tidsnok.org import scope
+from tidsnok.org.models import Organisation, Person, Role, RoleAssignment, Unit, User
+
+
+class NotAllowed(Exception):
+    pass
+
+
+def _require_admin(actor, organisation: Organisation):
+    if actor is None:  # system actions (demo loader, management commands run by the operator)
+        return
+    if not scope.is_admin(actor) or scope.organisation_id_of(actor) not in (None, organisation.pk):
+        raise NotAllowed(_("Only an administrator may change the organisation."))
+
+
+def refresh_paths(unit: Unit) -> None:
+    """Recompute `path` and `depth` of a unit and everything below it."""
+    stack = [unit]
+    while stack:
+        current = stack.pop()
+        path = current.compute_path()
+        depth = path.count("/") - 2
+        if current.path != path or current.depth != depth:
+            Unit.objects.filter(pk=current.pk).update(path=path, depth=depth)
+            current.path, current.depth = path, depth
+        stack.extend(Unit.objects.filter(parent=current).select_related("parent"))
+
+
+@transaction.atomic
+def create_organisation(actor, name: str, org_number: str = "") -> Organisation:
+    org = Organisation.objects.create(name=name, org_number=org_number)
+    record(actor, "organisation.created", org, {"org_number": org_number})
+    return org
+
+
+@transaction.atomic
+def save_unit(actor, organisation: Organisation, code: str, name: str, parent: Unit | None) -> tuple[Unit, dict]:
+    """Create or update the unit with `code`; returns the unit and what changed."""
+    _require_admin(actor, organisation)
+    unit = Unit.objects.filter(organisation=organisation, code=code).select_related("parent").first()
+    changes: dict = {}
+    if unit is None:
+        unit = Unit.objects.create(organisation=organisation, code=code, name=name, parent=parent)
+        changes = {"created": True, "name": name, "parent": parent.code if parent else None}
+        record(actor, "unit.created", unit, {"code": code, "parent": parent.code if parent else None})
+    else:
+        if unit.name != name:
+            changes["name"] = [unit.name, name]
+            unit.name = name
+        if unit.parent_id != (parent.pk if parent else None):
+            changes["parent"] = [unit.parent.code if unit.parent else None, parent.code if parent else None]
+            unit.parent = parent
+        if changes:
+            unit.version += 1
+            unit.save()
+            record(actor, "unit.changed", unit, {"code": code, "changed": sorted(changes)})
+    refresh_paths(unit)
+    return unit, changes
+
+
+PERSON_FIELDS = ("name", "email", "unit_id", "position", "position_percent", "start_date", "end_date")
+
+
+@transaction.atomic
+def save_person(actor, organisation: Organisation, employee_number: str, **fields) -> tuple[Person, dict]:
+    """Create or update the person with `employee_number`; returns what changed."""
+    _require_admin(actor, organisation)
+    person = Person.objects.filter(organisation=organisation, employee_number=employee_number).first()
+    if person is None:
+        person = Person.objects.create(organisation=organisation, employee_number=employee_number, **fields)
+        record(actor, "person.created", person, {"employee_number": employee_number, "unit": person.unit_id})
+        return person, {"created": True}
+    changes = {}
+    for field in PERSON_FIELDS:
+        if field in fields and getattr(person, field) != fields[field]:
+            changes[field] = [getattr(person, field), fields[field]]
+            setattr(person, field, fields[field])
+    if changes:
+        person.version += 1
+        person.save()
+        # Names and e-mail addresses are personal data: the log says they changed, not to what.
+        record(actor, "person.changed", person, {"employee_number": employee_number, "changed": sorted(changes)})
+    return person, changes
+
+
+@transaction.atomic
+def assign_role(actor, person: Person, role: str, unit: Unit | None = None,
+                starts_on: date = date(2000, 1, 1), ends_on: date | None = None) -> tuple[RoleAssignment, bool]:
+    _require_admin(actor, person.organisation)
+    existing = RoleAssignment.objects.filter(person=person, role=role, unit=unit, ends_on__isnull=True).first()
+    if existing is not None and ends_on is None:
+        return existing, False
+    assignment = RoleAssignment.objects.create(person=person, role=role, unit=unit, starts_on=starts_on, ends_on=ends_on)
+    record(actor, "role.assigned", assignment, {"person": person.pk, "role": role, "unit": unit.pk if unit else None,
+                                                 "starts_on": starts_on, "ends_on": ends_on})
+    return assignment, True
+
+
+@transaction.atomic
+def end_role(actor, assignment: RoleAssignment, ends_on: date) -> RoleAssignment:
+    """End a role: from the day after `ends_on` it grants nothing."""
+    _require_admin(actor, assignment.person.organisation)
+    assignment.ends_on = ends_on
+    assignment.save(update_fields=["ends_on"])
+    record(actor, "role.ended", assignment, {"person": assignment.person_id, "role": assignment.role, "ends_on": ends_on})
+    return assignment
+
+
+@transaction.atomic
+def link_login(actor, person: Person, email: str, password: str | None = None) -> User:
+    """Give a person a login (or find the existing one for the address)."""
+    _require_admin(actor, person.organisation)
+    user = User.objects.filter(email=email.lower()).first()
+    if user is None:
+        user = User.objects.create_user(email=email, password=password)
+        record(actor, "user.created", user, {"person": person.pk})
+    elif password:
+        user.set_password(password)
+        user.save(update_fields=["password"])
+    if person.user_id != user.pk:
+        Person.objects.filter(user=user).exclude(pk=person.pk).update(user=None)
+        person.user = user
+        person.save(update_fields=["user"])
+        record(actor, "person.login_linked", person, {"user": user.pk})
+    return user
+
+
+ROLE_CHOICES = {r.value for r in Role}

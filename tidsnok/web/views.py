@@ -1,0 +1,52 @@
+from django.contrib.auth.decorators import login_required
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+from django.http import JsonResponse
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from tidsnok.org import scope
+from tidsnok.access.policy import visible
+from tidsnok.org.models import Person, RoleAssignment, Unit
+
+
+@login_required
+def home(request):
+    """Min oversikt: my roles, my units and the people I am responsible for."""
+    user = request.user
+    person = scope.person_of(user)
+    roles = (
+        RoleAssignment.objects.active().filter(person=person).select_related("unit").order_by("role", "unit__path")
+        if person
+        else RoleAssignment.objects.none()
+    )
+    managed = scope.managed_unit_ids(user)
+    responsible_for = (
+        visible(user, Person).filter(unit_id__in=list(managed)).exclude(pk=person.pk if person else None)
+        .select_related("unit").order_by("unit__path", "name")[:500]
+        if managed
+        else Person.objects.none()
+    )
+    units = visible(user, Unit).filter(pk__in=list(managed)).order_by("path") if managed else Unit.objects.none()
+    return render(
+        request,
+        "web/home.html",
+        {"person": person, "roles": roles, "units": units, "responsible_for": responsible_for},
+    )
+
+
+@never_cache
+@require_GET
+def healthz(request):
+    """For load balancers: the database answers and no migration is pending."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        executor = MigrationExecutor(connection)
+        pending = executor.migration_plan(executor.loader.graph.leaf_nodes())
+    except Exception:
+        return JsonResponse({"status": "error", "database": False}, status=503)
+    if pending:
+        return JsonResponse({"status": "error", "database": True, "migrations": "pending"}, status=503)
+    return JsonResponse({"status": "ok", "database": True, "migrations": "applied"})
