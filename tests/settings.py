@@ -14,3 +14,8 @@ from tidsnok.settings import *  # noqa: E402,F403
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 ACCOUNT_RATE_LIMITS = dict(ACCOUNT_RATE_LIMITS)  # noqa: F405
+
+# A file, not memory: some tests start other processes (sweep workers, a second
+# writer to the audit chain) that must see the same database.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test.sqlite3")}  # noqa: F405

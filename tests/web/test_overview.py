@@ -1,0 +1,42 @@
+from tests.conftest import enrol_totp
+
+
+def test_manager_sees_her_people_on_min_oversikt(world, client):
+    client.force_login(world.user("marte"))
+    response = client.get("/")
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "Min oversikt" in body
+    assert "Emil Ansatt" in body and "Ella Ansatt" in body
+    assert "Stine Ansatt" not in body  # sibling unit
+
+
+def test_employee_sees_only_herself(world, client):
+    client.force_login(world.user("emil"))
+    body = client.get("/").content.decode()
+    assert "Emil Ansatt" in body
+    assert "Ella Ansatt" not in body
+
+
+def test_hr_without_second_factor_is_sent_to_enrol_one(world, client):
+    client.force_login(world.user("hanne"))
+    response = client.get("/")
+    assert response.status_code == 302
+    assert "/accounts/2fa/totp/activate/" in response["Location"]
+
+
+def test_hr_with_second_factor_reaches_overview(world, client):
+    enrol_totp(world.user("hanne"))
+    client.force_login(world.user("hanne"))
+    assert client.get("/").status_code == 200
+
+
+def test_english_browser_gets_english_and_norwegian_variants_get_bokmal(db, client):
+    assert 'lang="en"' in client.get("/accounts/login/", HTTP_ACCEPT_LANGUAGE="en-GB,en;q=0.9").content.decode()
+    for header in ("nb", "no", "nn", "no-NO", "nn-NO,en;q=0.5"):
+        body = client.get("/accounts/login/", HTTP_ACCEPT_LANGUAGE=header).content.decode()
+        assert 'lang="nb"' in body, header
+
+
+def test_healthz_reports_database_and_migrations(db, client):
+    assert client.get("/healthz").json() == {"status": "ok", "database": True, "migrations": "applied"}
