@@ -32,6 +32,7 @@ EXPECTED = {
     "harassment.protective_measures": (("harassment",), "known_at", 2, "working_days", POLICY_DEFAULT, HARASSMENT_DUTY, True, "hr", False, ""),
     "harassment.both_sides_heard": (("harassment",), "known_at", 10, "working_days", POLICY_DEFAULT, HARASSMENT_DUTY, True, "hr", False, ""),
     "harassment.conclusion": (("harassment",), "known_at", 30, "working_days", POLICY_DEFAULT, HARASSMENT_DUTY, True, "hr", False, ""),
+    "hr.first_response": (("psychosocial", "conflict", "harassment", "violence", "sick_leave"), "hr_involved", 2, "working_days", POLICY_DEFAULT, "aml § 3-1 (2) f; aml § 4-3", True, "hr", False, ""),
     "violence.follow_up_affected": (("violence",), "known_at", 1, "working_days", POLICY_DEFAULT, "aml § 4-3 (6)", True, "handler", False, ""),
     "sick_leave.employer_period_ends": (("sick_leave",), "absence_start", 16, "day_number", "ftrl. § 8-19", "ftrl. § 8-19", False, "employer", True, ""),
     "sick_leave.follow_up_plan": (("sick_leave",), "absence_start", 28, "day_number", "aml § 4-6 (3)", "aml § 4-6 (3)", False, "employer", False, ""),
@@ -134,10 +135,10 @@ def test_titles_come_in_bokmal_and_english():
 @pytest.mark.parametrize(
     "kind, expected",
     [
-        ("psychosocial", ["psychosocial.first_conversation", "psychosocial.assessment", "psychosocial.measure_follow_up", "psychosocial.review"]),
-        ("conflict", ["psychosocial.first_conversation", "psychosocial.assessment", "psychosocial.measure_follow_up", "psychosocial.review"]),
-        ("harassment", ["harassment.hr_involved", "harassment.protective_measures", "harassment.both_sides_heard", "harassment.conclusion"]),
-        ("violence", ["violence.follow_up_affected"]),
+        ("psychosocial", ["psychosocial.first_conversation", "psychosocial.assessment", "psychosocial.measure_follow_up", "psychosocial.review", "hr.first_response"]),
+        ("conflict", ["psychosocial.first_conversation", "psychosocial.assessment", "psychosocial.measure_follow_up", "psychosocial.review", "hr.first_response"]),
+        ("harassment", ["harassment.hr_involved", "harassment.protective_measures", "harassment.both_sides_heard", "harassment.conclusion", "hr.first_response"]),
+        ("violence", ["hr.first_response", "violence.follow_up_affected"]),
         ("whistleblowing", ["whistleblowing.acknowledge", "whistleblowing.feedback", "whistleblowing.retaliation_check"]),
     ],
 )
@@ -147,7 +148,7 @@ def test_rules_for_picks_the_rules_of_the_case_kind(kind, expected):
 
 def test_sick_leave_gets_every_sick_leave_rule():
     ids = [rule.id for rule in rules_for("sick_leave", date(2026, 6, 1))]
-    assert ids == [rule_id for rule_id in EXPECTED if rule_id.startswith("sick_leave.")]
+    assert ids == ["hr.first_response"] + [rule_id for rule_id in EXPECTED if rule_id.startswith("sick_leave.")]
 
 
 def test_no_rules_are_in_force_before_the_catalogue_starts():

@@ -20,7 +20,12 @@ CAL = WorkingCalendar()
 
 
 def due_dates(kind, start, calendar=CAL):
-    return {rule.id: compute_due(rule, start, calendar).due for rule in rules_for(kind, start)}
+    # "HR involved" starts on the day HR is pulled in, which these timelines do not have.
+    return {
+        rule.id: compute_due(rule, start, calendar).due
+        for rule in rules_for(kind, start)
+        if rule.trigger != "hr_involved"
+    }
 
 
 def due_of(rule_id, start, calendar=CAL):

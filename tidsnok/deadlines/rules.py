@@ -257,6 +257,22 @@ CATALOGUE: tuple[Rule, ...] = (
         title_nb="Dokumentert konklusjon",
         title_en="Documented conclusion",
     ),
+    # When HR is pulled into a case (seed: "Når du bør snakke med HR"), HR gets a deadline of
+    # its own, so "HR is involved" means someone acts, not that a name was added.
+    _policy(
+        id="hr.first_response",
+        kinds=("psychosocial", "conflict", "harassment", "violence", "sick_leave"),
+        trigger="hr_involved",
+        offset=2,
+        unit=WORKING_DAYS,
+        bounds=(1, 5),
+        duty_basis="aml § 3-1 (2) f; aml § 4-3",
+        responsible="hr",
+        title_nb="HR har fulgt opp saken",
+        title_en="HR has followed up the case",
+        note_nb="Teller fra dagen HR ble involvert. Oppfylles av en dokumentert oppføring fra HR.",
+        note_en="Counted from the day HR was involved. Met by an entry documented by HR.",
+    ),
     # Violence and threats.
     _policy(
         id="violence.follow_up_affected",
