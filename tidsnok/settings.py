@@ -93,6 +93,7 @@ INSTALLED_APPS = [
     "tidsnok.org",
     "tidsnok.access",
     "tidsnok.deadlines",
+    "tidsnok.cases",
     "tidsnok.web",
 ]
 

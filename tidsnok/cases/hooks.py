@@ -1,0 +1,26 @@
+"""Places where higher rooms plug into the spine without the spine importing them.
+
+absence, whistleblowing and notify register functions here from their
+AppConfig.ready(); the spine calls them. Each registry is a plain dict or list.
+"""
+
+from collections.abc import Callable
+
+# kind -> fn(case) -> {trigger: [(measure_or_None, sequence, start_date)]}
+trigger_dates: dict[str, Callable] = {}
+# rule condition (e.g. "full_leave") -> fn(case) -> bool
+conditions: dict[str, Callable] = {}
+# rule id -> fn(deadline, case, entries) -> (Entry | None, met_on | None)
+fulfilment: dict[str, Callable] = {}
+# rule id -> fn(deadline, case) -> reason str if the deadline is no longer required, else ""
+not_required: dict[str, Callable] = {}
+# kind -> [fn(case) -> list[str] of refusal messages]
+close_checks: dict[str, list[Callable]] = {}
+# kind -> [fn(case) -> list[str] of reasons to involve HR]
+hr_triggers: dict[str, list[Callable]] = {}
+# [fn(case, person, reason)] called (inside the transaction) when someone becomes a handler
+on_handler_added: list[Callable] = []
+# [fn(case, actor, action, data)] called after every audited case change
+on_case_event: list[Callable] = []
+# [fn(case, person, role)] when a party is added (the retaliation watch listens)
+on_party_added: list[Callable] = []
