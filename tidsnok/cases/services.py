@@ -77,7 +77,7 @@ def _require(actor, action, case):
 
 
 def _audit(actor, action, obj, data=None, case=None):
-    role = ",".join(sorted(scope.roles_of(actor))) if actor is not None else "system"
+    role = ",".join(sorted(scope.roles_of(actor))) if actor is not None and actor.is_authenticated else "system"
     event = record(actor, action, obj, data, role=role)
     target = case if case is not None else obj
     for fn in hooks.on_case_event:
@@ -201,7 +201,7 @@ def _exclude(case, person: Person, reason: str, actor=None):
     _audit(actor, "case.party_excluded", case, {"person": person.pk, "reason": reason})
 
 
-def apply_impartiality(case, actor=None) -> None:
+def apply_impartiality(case, actor=None, assign_manager: bool = True) -> None:
     """A party (accused, or concerned) who would reach the case as a manager or
     HR is shut out of it, and the case moves to the next manager up."""
     for party in case.parties.select_related("person").filter(role__in=[PartyRole.ACCUSED, PartyRole.CONCERNED]):
@@ -209,7 +209,7 @@ def apply_impartiality(case, actor=None) -> None:
             _exclude(case, party.person, f"party_{party.role}", actor)
     if case.owner_id in _excluded_ids(case):
         case.owner = None
-    if case.owner_id is None:
+    if case.owner_id is None and assign_manager:
         concerned = case.parties.filter(role=PartyRole.CONCERNED).select_related("person__unit").first()
         if concerned is not None:
             manager, role = _responsible_manager(case, concerned.person)
@@ -380,37 +380,52 @@ def _validate_open(actor, kind, concerns, parties, factor_codes, known_at, known
 @transaction.atomic
 def open_case(actor, *, kind: str, concerns: list[Person], parties: list[tuple[Person, str]] = (),
               factors: list[str] = (), description: str = "", source: str = Source.OTHER,
-              known_at: date | None = None, known_at_reason: str = "", raised_by: Person | None = None,
-              _allow_kinds=None) -> Case:
-    """Register a case from a signal. The handler defaults to the manager of the
-    concerned person's unit; deadlines run from when the manager first knew."""
+              known_at: date | None = None, known_at_reason: str = "", raised_by: Person | None = None) -> Case:
+    """A manager (or HR) registers a case from a signal. The handler defaults to
+    the manager of the concerned person's unit; deadlines run from when the
+    manager first knew."""
     actor_person = _actor_person(actor)
     org_id = actor_person.organisation_id
-    if _allow_kinds is None:
-        _validate_open(actor, kind, concerns, parties, list(factors), known_at, known_at_reason, source, org_id)
+    _validate_open(actor, kind, concerns, parties, list(factors), known_at, known_at_reason, source, org_id)
     # The actor must be responsible for everyone the case concerns (as their
     # manager or HR): an employee raises concerns through her manager or the
     # reporting channel, not by opening cases about colleagues.
     reachable = visible(actor, Person).filter(pk__in=[p.pk for p in concerns])
     if reachable.count() != len({p.pk for p in concerns}) or (
-        not scope.managed_unit_ids(actor) and not scope.is_hr(actor) and _allow_kinds is None
+        not scope.managed_unit_ids(actor) and not scope.is_hr(actor)
     ):
         raise AccessDenied("open_case")
-    first = concerns[0]
+    return create_case(
+        actor, org_id, kind=kind, concerns=concerns, parties=parties, factors=factors, description=description,
+        source=source, known_at=known_at, known_at_reason=known_at_reason, raised_by=raised_by,
+    )
+
+
+def create_case(actor, organisation_id: int, *, kind: str, concerns: list[Person],
+                parties: list[tuple[Person, str]] = (), factors: list[str] = (), description: str = "",
+                source: str = Source.OTHER, known_at: date, known_at_reason: str = "",
+                raised_by: Person | None = None, handlers: list[tuple[Person, str]] = (),
+                unit=None, assign_manager: bool = True) -> Case:
+    """Create a case of any kind on the spine. For rooms above the spine (sick
+    leave, whistleblowing) whose own services have already checked the actor;
+    `actor` may be None for what the system does by itself (an import, the
+    anonymous reporting channel). Must run inside the caller's transaction."""
+    actor_person = scope.person_of(actor) if actor is not None else None
+    first = concerns[0] if concerns else None
     case = Case.objects.create(
-        organisation_id=org_id,
-        number=_next_number(org_id, _today().year),
+        organisation_id=organisation_id,
+        number=_next_number(organisation_id, _today().year),
         kind=kind,
-        unit_id=first.unit_id,
+        unit_id=unit.pk if unit is not None else first.unit_id,
         restricted=kind in RESTRICTED_KINDS,
         description=description,
         source=source,
         known_at=known_at,
         known_at_reason=known_at_reason,
-        created_by=actor,
+        created_by=actor if actor is not None and actor.is_authenticated else None,
     )
     if factors:
-        case.factors.set(Factor.objects.filter(organisation_id=org_id, code__in=list(factors)))
+        case.factors.set(Factor.objects.filter(organisation_id=organisation_id, code__in=list(factors)))
     for person in concerns:
         Party.objects.get_or_create(case=case, person=person, role=PartyRole.CONCERNED)
     for person, role in parties:
@@ -421,17 +436,21 @@ def open_case(actor, *, kind: str, concerns: list[Person], parties: list[tuple[P
     for party in case.parties.select_related("person"):
         for fn in hooks.on_party_added:
             fn(case, party.person, party.role)
-    # The registering manager or HR adviser handles the case unless she is a party.
-    apply_impartiality(case, actor)
+    for person, role in handlers:
+        _add_handler(case, person, role, _("Designated handler"))
+    apply_impartiality(case, actor, assign_manager=assign_manager)
     excluded = _excluded_ids(case)
-    if actor_person.pk not in excluded:
+    # The registering manager or HR adviser handles the case unless she is a party.
+    if actor_person is not None and actor_person.pk not in excluded:
         if scope.is_hr(actor) and not scope.managed_unit_ids(actor):
             _add_handler(case, actor_person, HandlerRole.HR, _("Registered the case"))
             case.hr_involved_at = case.hr_involved_at or timezone.now()
             Case.objects.filter(pk=case.pk).update(hr_involved_at=case.hr_involved_at)
             _system_entry(case, EntryKind.HR_INVOLVED, data={"reason": "registered_by_hr", "hr_person": actor_person.pk})
-        elif not case.handlers.filter(person=actor_person, removed_at__isnull=True).exists():
-            role = HandlerRole.MANAGER if first.unit_id in scope.managed_unit_ids(actor) else HandlerRole.ADDED
+        elif scope.managed_unit_ids(actor) and not case.handlers.filter(
+            person=actor_person, removed_at__isnull=True
+        ).exists():
+            role = HandlerRole.MANAGER if case.unit_id in scope.managed_unit_ids(actor) else HandlerRole.ADDED
             _add_handler(case, actor_person, role, _("Registered the case"))
     _system_entry(
         case, EntryKind.SYSTEM, occurred_on=known_at,
