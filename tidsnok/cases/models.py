@@ -194,6 +194,15 @@ class EntryKind(models.TextChoices):
     EVALUATION = "evaluation", _("Final evaluation")
     REOPENED = "reopened", _("Reopened")
     WAIVER = "waiver", _("Deadline waived")
+    NOT_REQUIRED = "not_required", _("Deadline marked as not required")
+    # Written by the rooms above the spine, so one timeline shows everything.
+    ABSENCE = "absence", _("Absence")
+    PLAN = "plan", _("Follow-up plan")
+    PLAN_SENT = "plan_sent", _("Follow-up plan sent")
+    PLAN_RESPONSE = "plan_response", _("Employee's view of the plan")
+    MEETING = "meeting", _("Dialogue meeting")
+    RETALIATION_CHECK = "retaliation_check", _("Retaliation check")
+    MESSAGE = "message", _("Message")
     SYSTEM = "system", _("Event")
 
 

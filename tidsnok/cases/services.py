@@ -780,6 +780,50 @@ def reopen_case(actor, case: Case, reason: str, version: int) -> Case:
     return case
 
 
+# --- for the rooms above the spine ---------------------------------------------------------------
+
+
+def record_entry(actor, case: Case, *, kind: str, occurred_on: date, text: str = "", data: dict | None = None,
+                 visibility: str = Visibility.INTERNAL, about: Person | None = None,
+                 measure: Measure | None = None, author: Person | None = None) -> Entry:
+    """Put a kind-specific event (a plan version, a dialogue meeting, a message)
+    on the case's one timeline. The calling room's service has checked access
+    and writes its own audit event; call refresh_case() afterwards."""
+    return Entry.objects.create(
+        case=case, kind=kind, occurred_on=occurred_on, visibility=visibility, about=about, text=text,
+        data=data or {}, measure=measure, author=author if author is not None else scope.person_of(actor),
+    )
+
+
+def refresh_case(case: Case, actor=None) -> None:
+    """Re-evaluate escalation and deadlines after a change made by a room above."""
+    _after_change(case, actor)
+
+
+def exclude_from_case(case: Case, person: Person, reason: str, actor=None) -> None:
+    """Shut a person out of a case for impartiality (for example a handler named in a report)."""
+    _exclude(case, person, reason, actor)
+
+
+@transaction.atomic
+def mark_not_required(actor, deadline: Deadline, reason: str) -> Deadline:
+    """A rule marked "obviously unnecessary" (for example a follow-up plan), only with a recorded reason."""
+    case = deadline.case
+    _require(actor, "edit", case)
+    if not (reason or "").strip():
+        raise ValidationError({"reason": [_("Say why it is obviously unnecessary.")]})
+    if deadline.status != DeadlineStatus.OPEN:
+        raise ValidationError({"__all__": [_("Only an open deadline can be marked as not required.")]})
+    Deadline.objects.filter(pk=deadline.pk).update(
+        status=DeadlineStatus.WAIVED, status_reason=reason, updated_at=timezone.now()
+    )
+    _system_entry(case, EntryKind.NOT_REQUIRED, text=reason, author=_actor_person(actor),
+                  data={"deadline": deadline.pk, "rule": deadline.rule_id})
+    _audit(actor, "case.deadline_not_required", case, {"deadline": deadline.pk, "rule": deadline.rule_id, "reason": reason})
+    deadline.refresh_from_db()
+    return deadline
+
+
 # --- factor catalogue ---------------------------------------------------------------------------
 
 DEFAULT_FACTORS = [
