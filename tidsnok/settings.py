@@ -94,6 +94,9 @@ INSTALLED_APPS = [
     "tidsnok.access",
     "tidsnok.deadlines",
     "tidsnok.cases",
+    "tidsnok.notify",
+    "tidsnok.absence",
+    "tidsnok.reports",
     "tidsnok.web",
 ]
 
@@ -132,6 +135,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.csp",
                 "tidsnok.web.context_processors.navigation",
+                "tidsnok.notify.context_processors.notifications",
             ],
         },
     },
@@ -242,9 +246,17 @@ STORAGES = {
 }
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(DATA_DIR / "media")))
 
-EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
-EMAIL_FILE_PATH = env_str("EMAIL_FILE_PATH", str(DATA_DIR / "mail"))
+# E-mail through Django 6.1's MAILERS, from EMAIL_URL or EMAIL_HOST & co. (docs/notify.md).
+from tidsnok.notify.mailconfig import mailer_from_env  # noqa: E402
+
+MAILERS = {"default": mailer_from_env(os.environ, DATA_DIR)}
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "tidsnok <tidsnok@localhost>")
+# Reminders and the sweep (docs/notify.md).
+TIDSNOK_SWEEP_INTERVAL = env_int("TIDSNOK_SWEEP_INTERVAL", 60)
+TIDSNOK_DIGEST_HOUR = env_int("TIDSNOK_DIGEST_HOUR", 7)
+TIDSNOK_MAIL_MAX_ATTEMPTS = env_int("TIDSNOK_MAIL_MAX_ATTEMPTS", 8)
+TIDSNOK_MAIL_RETRY_SECONDS = env_int("TIDSNOK_MAIL_RETRY_SECONDS", 60)
+TIDSNOK_CLAIM_TIMEOUT = env_int("TIDSNOK_CLAIM_TIMEOUT", 600)
 
 # One line per event on standard output. Records carry user ids, never names
 # or case content (see tidsnok.web.middleware.RequestLogMiddleware).

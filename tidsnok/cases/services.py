@@ -95,7 +95,7 @@ def _check_not_future(field, value: date, errors: dict):
 
 
 def _next_number(organisation_id: int, year: int) -> str:
-    row, _ = CaseNumber.objects.get_or_create(organisation_id=organisation_id, year=year)
+    row, _created = CaseNumber.objects.get_or_create(organisation_id=organisation_id, year=year)
     CaseNumber.objects.filter(pk=row.pk).update(last=F("last") + 1)
     row.refresh_from_db(fields=["last"])
     return f"SAK-{year}-{row.last:04d}"
@@ -732,6 +732,20 @@ def waive_deadline(actor, deadline: Deadline, reason: str) -> Deadline:
     _audit(actor, "case.deadline_waived", case, {"deadline": deadline.pk, "rule": deadline.rule_id, "reason": reason})
     deadline.refresh_from_db()
     return deadline
+
+
+@transaction.atomic
+def record_escalation(case: Case, deadline: Deadline, to_person: Person, reason: str, actor=None) -> Entry:
+    """An overdue deadline climbed to `to_person`: on the case timeline and in the audit log.
+
+    The reminder sweep calls it as the system (actor None), acting on the rules
+    rather than for a user, so there is no access check. `reason` is a code
+    ("overdue"), never free text."""
+    data = {"deadline": deadline.pk, "rule": deadline.rule_id, "due": deadline.due.isoformat(),
+            "to_person": to_person.pk, "cause": reason}
+    entry = _system_entry(case, EntryKind.ESCALATION, data=data)
+    _audit(actor, "case.deadline_escalated", case, data)
+    return entry
 
 
 # --- closing ------------------------------------------------------------------------------------
