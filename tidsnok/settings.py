@@ -96,6 +96,7 @@ INSTALLED_APPS = [
     "tidsnok.cases",
     "tidsnok.notify",
     "tidsnok.absence",
+    "tidsnok.whistleblowing",
     "tidsnok.reports",
     "tidsnok.web",
 ]

@@ -47,7 +47,7 @@ EXPECTED = {
     "sick_leave.max_sick_pay": (("sick_leave",), "absence_start", 248, "sick_pay_days", "ftrl. § 8-12", "ftrl. § 8-12", False, "nav", True, ""),
     "whistleblowing.acknowledge": (("whistleblowing",), "received", 7, "calendar_days", POLICY_DEFAULT, "aml § 2 A-3", True, "handler", False, ""),
     "whistleblowing.feedback": (("whistleblowing",), "received", 3, "months", POLICY_DEFAULT, "aml § 2 A-3", True, "handler", False, ""),
-    "whistleblowing.retaliation_check": (("whistleblowing",), "retaliation_change", 5, "working_days", POLICY_DEFAULT, "aml §§ 2 A-3, 2 A-4", True, "handler", False, ""),
+    "whistleblowing.retaliation_check": (("psychosocial", "conflict", "harassment", "violence", "sick_leave", "whistleblowing"), "retaliation_change", 5, "working_days", POLICY_DEFAULT, "aml §§ 2 A-3, 2 A-4", True, "handler", False, ""),
 }
 
 
@@ -135,10 +135,10 @@ def test_titles_come_in_bokmal_and_english():
 @pytest.mark.parametrize(
     "kind, expected",
     [
-        ("psychosocial", ["psychosocial.first_conversation", "psychosocial.assessment", "psychosocial.measure_follow_up", "psychosocial.review", "hr.first_response"]),
-        ("conflict", ["psychosocial.first_conversation", "psychosocial.assessment", "psychosocial.measure_follow_up", "psychosocial.review", "hr.first_response"]),
-        ("harassment", ["harassment.hr_involved", "harassment.protective_measures", "harassment.both_sides_heard", "harassment.conclusion", "hr.first_response"]),
-        ("violence", ["hr.first_response", "violence.follow_up_affected"]),
+        ("psychosocial", ["psychosocial.first_conversation", "psychosocial.assessment", "psychosocial.measure_follow_up", "psychosocial.review", "hr.first_response", "whistleblowing.retaliation_check"]),
+        ("conflict", ["psychosocial.first_conversation", "psychosocial.assessment", "psychosocial.measure_follow_up", "psychosocial.review", "hr.first_response", "whistleblowing.retaliation_check"]),
+        ("harassment", ["harassment.hr_involved", "harassment.protective_measures", "harassment.both_sides_heard", "harassment.conclusion", "hr.first_response", "whistleblowing.retaliation_check"]),
+        ("violence", ["hr.first_response", "violence.follow_up_affected", "whistleblowing.retaliation_check"]),
         ("whistleblowing", ["whistleblowing.acknowledge", "whistleblowing.feedback", "whistleblowing.retaliation_check"]),
     ],
 )
@@ -148,7 +148,9 @@ def test_rules_for_picks_the_rules_of_the_case_kind(kind, expected):
 
 def test_sick_leave_gets_every_sick_leave_rule():
     ids = [rule.id for rule in rules_for("sick_leave", date(2026, 6, 1))]
-    assert ids == ["hr.first_response"] + [rule_id for rule_id in EXPECTED if rule_id.startswith("sick_leave.")]
+    assert ids == ["hr.first_response"] + [rule_id for rule_id in EXPECTED if rule_id.startswith("sick_leave.")] + [
+        "whistleblowing.retaliation_check"
+    ]
 
 
 def test_no_rules_are_in_force_before_the_catalogue_starts():

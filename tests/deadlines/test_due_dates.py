@@ -20,11 +20,11 @@ CAL = WorkingCalendar()
 
 
 def due_dates(kind, start, calendar=CAL):
-    # "HR involved" starts on the day HR is pulled in, which these timelines do not have.
+    # "HR involved" and a retaliation check start on events these timelines do not have.
     return {
         rule.id: compute_due(rule, start, calendar).due
         for rule in rules_for(kind, start)
-        if rule.trigger != "hr_involved"
+        if rule.trigger not in ("hr_involved", "retaliation_change")
     }
 
 

@@ -50,7 +50,7 @@ def test_the_latest_override_in_force_on_the_start_date_wins():
 
 def test_an_override_leaves_the_other_rules_alone():
     rules = rules_for("harassment", date(2027, 2, 1), STRICTER_FROM_2027)
-    assert [rule.offset for rule in rules] == [1, 2, 10, 20, 2]
+    assert [rule.offset for rule in rules] == [1, 2, 10, 20, 2, 5]
 
 
 def test_an_overridden_deadline_explains_whose_rule_it_is():
@@ -105,4 +105,4 @@ def test_rules_for_refuses_a_stored_override_of_a_law_rule_rather_than_apply_it(
 
 def test_overrides_for_rules_of_other_kinds_are_ignored():
     overrides = {"sick_leave.dialogue_meeting_1": [(date(2026, 1, 1), 60)]}
-    assert [rule.offset for rule in rules_for("violence", date(2026, 6, 1), overrides)] == [2, 1]
+    assert [rule.offset for rule in rules_for("violence", date(2026, 6, 1), overrides)] == [2, 1, 5]

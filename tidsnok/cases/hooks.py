@@ -8,6 +8,9 @@ from collections.abc import Callable
 
 # kind -> fn(case) -> {trigger: [(measure_or_None, sequence, start_date)]}
 trigger_dates: dict[str, Callable] = {}
+# [fn(case) -> {trigger: [...]}] for triggers that may occur on a case of any kind
+# (a retaliation check on the case where someone raised a concern).
+extra_trigger_dates: list[Callable] = []
 # rule condition (e.g. "full_leave") -> fn(case) -> bool
 conditions: dict[str, Callable] = {}
 # rule id -> fn(deadline, case, entries) -> (Entry | None, met_on | None)

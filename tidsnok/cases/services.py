@@ -261,10 +261,13 @@ def _trigger_starts(case, rule, measures, hr_day):
         return [(m, 0, m.due) for m in measures if m.status != MeasureStatus.CANCELLED]
     if rule.trigger == "review":
         return [(None, 0, case.known_at)]  # later windows are added as earlier ones are met
+    starts = []
     provider = hooks.trigger_dates.get(case.kind)
-    if provider is None:
-        return []
-    return provider(case).get(rule.trigger, [])
+    if provider is not None:
+        starts.extend(provider(case).get(rule.trigger, []))
+    for extra in hooks.extra_trigger_dates:
+        starts.extend(extra(case).get(rule.trigger, []))
+    return starts
 
 
 def recompute_deadlines(case) -> None:

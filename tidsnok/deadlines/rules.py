@@ -474,7 +474,9 @@ CATALOGUE: tuple[Rule, ...] = (
         # Shared burden of proof (§ 2 A-4): the employer's defence is a record of the objective
         # grounds for every adverse change after a report, made while memories are fresh.
         id="whistleblowing.retaliation_check",
-        kinds=("whistleblowing",),
+        # The check goes on the case where the protected person reported or raised
+        # her concern, whatever its kind.
+        kinds=KINDS,
         trigger="retaliation_change",
         offset=5,
         unit=WORKING_DAYS,
