@@ -81,7 +81,14 @@ def safety_rep_unit_ids(user, on: date | None = None):
 def is_admin(user, on: date | None = None) -> bool:
     if user is None or not user.is_authenticated:
         return False
-    return user.is_superuser or _assignments(user, [Role.ADMIN], on).exists()
+    if user.is_superuser:
+        return True
+    # Cached on the user object for the request (or the import run), like the scopes.
+    cache = user.__dict__.setdefault("_tidsnok_scope_cache", {})
+    key = ("admin", on)
+    if key not in cache:
+        cache[key] = _assignments(user, [Role.ADMIN], on).exists()
+    return cache[key]
 
 
 def is_hr(user, on: date | None = None) -> bool:

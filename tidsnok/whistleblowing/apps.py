@@ -6,3 +6,8 @@ class WhistleblowingConfig(AppConfig):
     name = "tidsnok.whistleblowing"
     label = "whistleblowing"
     verbose_name = _("Whistleblowing")
+
+    def ready(self):
+        from tidsnok.whistleblowing import retaliation
+
+        retaliation.register_watch()
