@@ -30,7 +30,7 @@ PEOPLE = "people"
 
 
 def file_label(file: str) -> str:
-    return _("Units file") if file == UNITS else _("People file")
+    return {UNITS: _("Units file"), PEOPLE: _("People file"), "absence": _("Absence file")}.get(file, file)
 
 
 @dataclass(frozen=True)
@@ -158,7 +158,7 @@ def detect_delimiter(header_line: str) -> str:
     return ";" if header_line.count(";") > header_line.count(",") else ","
 
 
-def read_table(data: bytes, file: str) -> tuple[dict[str, str], list[tuple[int, dict[str, str]]], list[RowError]]:
+def read_table(data: bytes, file: str, columns_spec=None) -> tuple[dict[str, str], list[tuple[int, dict[str, str]]], list[RowError]]:
     """Decode, split and map the header. Returns the columns found (our name ->
     header as written), the data rows as (line number, {our name: stripped value}),
     and the errors. Header errors stop the reading: rows would be misread."""
@@ -171,7 +171,7 @@ def read_table(data: bytes, file: str) -> tuple[dict[str, str], list[tuple[int, 
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
         header, header_line = _first_record(reader)
-        columns, header_errors = _map_header(header, header_line, file)
+        columns, header_errors = _map_header(header, header_line, file, columns_spec or COLUMNS[file])
         if header_errors:
             return {}, [], header_errors
         rows, row_errors = _records(reader, header, columns, header_line, file)
@@ -188,9 +188,9 @@ def _first_record(reader) -> tuple[list[str], int]:
     return [], 1  # not reached: the text is not blank
 
 
-def _map_header(header: list[str], line: int, file: str) -> tuple[dict[str, int], list[RowError]]:
+def _map_header(header: list[str], line: int, file: str, spec) -> tuple[dict[str, int], list[RowError]]:
     """Our column name -> its index in the header."""
-    lookup = _aliases(COLUMNS[file])
+    lookup = _aliases(spec)
     found: dict[str, int] = {}
     errors = []
     for index, cell in enumerate(header):
@@ -201,7 +201,7 @@ def _map_header(header: list[str], line: int, file: str) -> tuple[dict[str, int]
             # Refused rather than ignored: a misspelt optional column would
             # otherwise be dropped without a word, and columns we do not know may
             # hold personal data tidsnok must not take in.
-            expected = ", ".join(f"{c.name}/{c.norwegian}" for c in COLUMNS[file])
+            expected = ", ".join(f"{c.name}/{c.norwegian}" for c in spec)
             errors.append(RowError(file, line, cell.strip(), _(
                 "Unknown column “%(column)s”. The columns are: %(expected)s.") % {
                 "column": cell.strip(), "expected": expected}))
@@ -210,7 +210,7 @@ def _map_header(header: list[str], line: int, file: str) -> tuple[dict[str, int]
                 "The column “%(column)s” appears twice in the header.") % {"column": column.name}))
         else:
             found[column.name] = index
-    for column in COLUMNS[file]:
+    for column in spec:
         if column.in_header and column.name not in found:
             errors.append(RowError(file, line, column.name, _(
                 "The header lacks the required column “%(name)s” (in Norwegian “%(norwegian)s”).") % {

@@ -1,0 +1,95 @@
+from datetime import date
+
+import pytest
+import time_machine
+
+from tidsnok.absence.importing import import_episodes
+from tidsnok.absence.models import Episode
+from tidsnok.access.policy import AccessDenied
+from tidsnok.audit.models import AuditEvent
+from tidsnok.cases.models import Case
+
+GOOD = (
+    "ansattnummer;fravaers_id;fra;til;grad;type;arbeidsrelatert\n"
+    "T004;A-1;01.12.2026;;100;sykmelding;nei\n"
+    "T005;A-2;02.11.2026;04.11.2026;;egenmelding;\n"
+    "T007;A-3;2026-11-16;2026-12-20;50;sykmelding;delvis\n"
+).encode()
+
+
+@pytest.fixture(autouse=True)
+def december():
+    with time_machine.travel(date(2026, 12, 1), tick=False):
+        yield
+
+
+def test_a_good_file_registers_episodes_and_opens_follow_up_cases(world):
+    result = import_episodes(world.user("ada"), world.org, GOOD, "fravær.csv")
+    assert result.ok, result.errors
+    assert result.summary["created"] == 3
+    assert Episode.objects.get(external_id="A-1").case is not None
+    assert Episode.objects.get(external_id="A-2").case is None  # short, self-certified
+
+
+def test_reimporting_the_same_file_changes_nothing(world):
+    import_episodes(world.user("ada"), world.org, GOOD)
+    events = AuditEvent.objects.count()
+    result = import_episodes(world.user("ada"), world.org, GOOD)
+    assert result.summary["created"] == 0 and result.summary["changed"] == 0
+    assert result.summary["unchanged"] == 3
+    assert AuditEvent.objects.count() == events + 1  # the import itself is recorded
+
+
+def test_a_changed_file_updates_the_episode_and_records_it(world):
+    import_episodes(world.user("ada"), world.org, GOOD)
+    changed = GOOD.replace(b"T004;A-1;01.12.2026;;100", b"T004;A-1;01.12.2026;14.12.2026;60")
+    result = import_episodes(world.user("ada"), world.org, changed)
+    assert result.summary["changed"] == 1
+    episode = Episode.objects.get(external_id="A-1")
+    assert episode.end == date(2026, 12, 14)
+    assert list(episode.grades.values_list("grade", flat=True)) == [60]
+    assert AuditEvent.objects.filter(action="absence.episode_changed", object_id=str(episode.pk)).exists()
+
+
+def test_bad_rows_are_all_reported_and_nothing_is_written(world):
+    bad = (
+        "ansattnummer;fravaers_id;fra;til;grad;type\n"
+        "T999;B-1;01.12.2026;;100;sykmelding\n"
+        "T004;B-2;31.02.2026;;100;sykmelding\n"
+        "T004;B-3;01.10.2026;05.10.2026;150;egenmelding\n"
+        "T005;B-4;01.10.2026;03.10.2026;;ferie\n"
+        "T005;B-5;10.10.2026;;100;sykmelding\n"
+        "T006;B-5;10.10.2026;;100;sykmelding\n"
+    ).encode()
+    before = (Episode.objects.count(), Case.objects.count(), AuditEvent.objects.count())
+    result = import_episodes(world.user("ada"), world.org, bad)
+    reasons = [(e.line, e.column) for e in result.errors]
+    assert (2, "employee_number") in reasons
+    assert (3, "fra") in reasons
+    assert (4, "grad") in reasons
+    assert (5, "type") in reasons
+    assert (7, "external_id") in reasons
+    assert (Episode.objects.count(), Case.objects.count(), AuditEvent.objects.count()) == before
+
+
+def test_a_column_that_looks_like_a_diagnosis_refuses_the_file(world):
+    data = "ansattnummer;fra;type;diagnosekode\nT004;01.12.2026;sykmelding;L03\n".encode()
+    result = import_episodes(world.user("ada"), world.org, data)
+    assert not result.ok
+    assert "diagnos" in result.errors[0].reason.lower() or "medisinsk" in result.errors[0].reason.lower()
+    assert not Episode.objects.exists()
+
+
+def test_an_overlap_with_an_episode_already_registered_is_reported(world):
+    from tidsnok.absence import services
+
+    services.register_episode(world.user("marte"), person=world.emil, start=date(2026, 11, 25), certified="self")
+    result = import_episodes(world.user("ada"), world.org, GOOD)
+    assert not result.ok
+    assert result.errors[0].line == 2
+    assert Episode.objects.count() == 1
+
+
+def test_a_manager_cannot_import(world):
+    with pytest.raises(AccessDenied):
+        import_episodes(world.user("marte"), world.org, GOOD)

@@ -1,0 +1,226 @@
+"""Import of absence episodes from the payroll/HR system (CSV).
+
+All or nothing: every row is checked first and every problem reported with
+line, column and reason; only a clean file is applied, in one transaction,
+through the absence services (so every change is audited and every follow-up
+case gets its timeline). Re-importing the same file changes nothing; a changed
+row updates its episode and the change is recorded.
+
+Never a diagnosis: a column that looks like one refuses the whole file.
+"""
+
+import csv
+import hashlib
+import io
+import re
+from dataclasses import dataclass, field
+from datetime import date
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from tidsnok.absence import services
+from tidsnok.absence.models import Certification, Episode, WorkRelated
+from tidsnok.access.policy import AccessDenied
+from tidsnok.audit.services import record
+from tidsnok.org import scope
+from tidsnok.org.importer import Column, RowError, parse_date, parse_percent, read_table
+from tidsnok.org.models import Person
+
+FILE = "absence"
+COLUMNS = (
+    Column("employee_number", "ansattnummer", ("employee", "ansatt"), True, True),
+    Column("external_id", "fravaers_id", ("id", "episode_id", "fraværs_id", "fravær_id"), False, False),
+    Column("start", "fra", ("start_date", "first_day", "startdato", "fra_dato", "første_dag"), True, True),
+    Column("end", "til", ("end_date", "last_day", "sluttdato", "til_dato", "siste_dag"), False, False),
+    Column("grade", "grad", ("percent", "prosent", "sykmeldingsgrad"), False, False),
+    Column("certified", "type", ("certification", "egenmelding_eller_sykmelding", "dokumentasjon"), True, True),
+    Column("work_related", "arbeidsrelatert", ("work-related",), False, False),
+)
+# Headers that suggest medical information. The employer must never hold a
+# diagnosis, so such a file is refused whole, not imported without the column.
+DIAGNOSIS_LIKE = re.compile(
+    r"diagnos|icd|icpc|sykdom|lidelse|illness|disease|medical|medisinsk|symptom|condition|årsak|cause",
+    re.IGNORECASE,
+)
+CERTIFIED_VALUES = {
+    "self": Certification.SELF, "egenmelding": Certification.SELF, "egen": Certification.SELF, "e": Certification.SELF,
+    "doctor": Certification.DOCTOR, "sykmelding": Certification.DOCTOR, "lege": Certification.DOCTOR,
+    "s": Certification.DOCTOR,
+}
+WORK_RELATED_VALUES = {
+    "": WorkRelated.NO, "no": WorkRelated.NO, "nei": WorkRelated.NO,
+    "partly": WorkRelated.PARTLY, "delvis": WorkRelated.PARTLY,
+    "fully": WorkRelated.FULLY, "yes": WorkRelated.FULLY, "ja": WorkRelated.FULLY,
+}
+
+
+@dataclass(frozen=True)
+class AbsenceRow:
+    line: int
+    employee_number: str
+    external_id: str
+    start: date
+    end: date | None
+    grade: int
+    certified: str
+    work_related: str
+
+    @property
+    def key(self) -> str:
+        return self.external_id or f"{self.employee_number}:{self.start.isoformat()}"
+
+
+@dataclass
+class ImportResult:
+    errors: list[RowError] = field(default_factory=list)
+    summary: dict = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def _diagnosis_columns(data: bytes) -> list[RowError]:
+    try:
+        first = data.decode("utf-8-sig").lstrip("\r\n").split("\n", 1)[0]
+    except UnicodeDecodeError:
+        return []  # read_table reports the encoding
+    delimiter = ";" if first.count(";") > first.count(",") else ","
+    header = next(csv.reader(io.StringIO(first), delimiter=delimiter), [])
+    return [
+        RowError(FILE, 1, cell.strip(), _(
+            "The column “%(column)s” looks like medical information. tidsnok never stores a diagnosis: "
+            "remove the column and import again.") % {"column": cell.strip()})
+        for cell in header if cell.strip() and DIAGNOSIS_LIKE.search(cell)
+    ]
+
+
+def parse(data: bytes) -> tuple[list[AbsenceRow], list[RowError]]:
+    """Pure: the file's rows, or every problem in it."""
+    refused = _diagnosis_columns(data)
+    if refused:
+        return [], refused
+    headers, records, errors = read_table(data, FILE, COLUMNS)
+    rows = []
+    for line, values in records:
+        problems = []
+
+        def bad(column, reason):
+            problems.append(RowError(FILE, line, headers.get(column, column), reason))
+
+        if not values.get("employee_number"):
+            bad("employee_number", _("The employee number is missing."))
+        start = parse_date(values.get("start", ""))
+        if start is None:
+            bad("start", _("“%(value)s” is not a date (use dd.mm.yyyy).") % {"value": values.get("start", "")})
+        end = None
+        if values.get("end"):
+            end = parse_date(values["end"])
+            if end is None:
+                bad("end", _("“%(value)s” is not a date (use dd.mm.yyyy).") % {"value": values["end"]})
+            elif start is not None and end < start:
+                bad("end", _("The last day is before the first day."))
+        grade = 100
+        if values.get("grade"):
+            grade = parse_percent(values["grade"])
+            if grade is None:
+                bad("grade", _("The grade must be a percentage from 1 to 100."))
+        certified = CERTIFIED_VALUES.get(values.get("certified", "").strip().lower())
+        if certified is None:
+            bad("certified", _("Use “egenmelding” (self) or “sykmelding” (doctor)."))
+        work_related = WORK_RELATED_VALUES.get(values.get("work_related", "").strip().lower())
+        if work_related is None:
+            bad("work_related", _("Use “nei”, “delvis” or “ja”."))
+        if problems:
+            errors.extend(problems)
+            continue
+        rows.append(AbsenceRow(line, values["employee_number"], values.get("external_id", ""), start, end, grade,
+                               certified, work_related))
+    return rows, errors
+
+
+def _check_against_database(rows: list[AbsenceRow], organisation_id: int) -> tuple[dict, list[RowError]]:
+    errors = []
+    numbers = {r.employee_number for r in rows}
+    people = {p.employee_number: p for p in Person.objects.filter(organisation_id=organisation_id,
+                                                                   employee_number__in=numbers).select_related("unit")}
+    seen: dict[str, int] = {}
+    by_person: dict[str, list[AbsenceRow]] = {}
+    for row in rows:
+        if row.employee_number not in people:
+            errors.append(RowError(FILE, row.line, "employee_number", _(
+                "No person with employee number “%(number)s”.") % {"number": row.employee_number}))
+        if row.key in seen:
+            errors.append(RowError(FILE, row.line, "external_id", _(
+                "The same absence is also on line %(line)d.") % {"line": seen[row.key]}))
+        seen.setdefault(row.key, row.line)
+        by_person.setdefault(row.employee_number, []).append(row)
+    for number, person_rows in by_person.items():
+        ordered = sorted(person_rows, key=lambda r: r.start)
+        for earlier, later in zip(ordered, ordered[1:]):
+            if earlier.end is None or earlier.end >= later.start:
+                errors.append(RowError(FILE, later.line, "start", _(
+                    "Overlaps the absence on line %(line)d for the same person.") % {"line": earlier.line}))
+    return people, errors
+
+
+def _existing_episode(row: AbsenceRow, person: Person) -> Episode | None:
+    if row.external_id:
+        return Episode.objects.filter(organisation_id=person.organisation_id, external_id=row.external_id).first()
+    return Episode.objects.filter(person=person, start=row.start, external_id="").first()
+
+
+def import_episodes(actor, organisation, data: bytes, filename: str = "") -> ImportResult:
+    """Check the whole file, then apply it in one transaction, or write nothing."""
+    if not (scope.is_hr(actor) and scope.hr_scope(actor) == scope.ALL) and not scope.is_admin(actor):
+        raise AccessDenied("import_absence")
+    rows, errors = parse(data)
+    people, more = _check_against_database(rows, organisation.pk)
+    errors += more
+    if errors:
+        return ImportResult(errors=sorted(errors, key=RowError.sort_key))
+    created, changed, unchanged = [], [], 0
+    with transaction.atomic():
+        for row in sorted(rows, key=lambda r: (r.employee_number, r.start)):
+            try:
+                outcome = _apply(actor, row, people[row.employee_number])
+            except ValidationError as exc:
+                # Checked against the database inside the transaction (an overlap
+                # with an episode not in the file): report it, and write nothing.
+                for column, messages in exc.message_dict.items():
+                    errors.extend(RowError(FILE, row.line, column, message) for message in messages)
+                continue
+            if outcome == "created":
+                created.append(row.key)
+            elif outcome == "changed":
+                changed.append(row.key)
+            else:
+                unchanged += 1
+        if errors:
+            transaction.set_rollback(True)
+            return ImportResult(errors=sorted(errors, key=RowError.sort_key))
+        summary = {"created": len(created), "changed": len(changed), "unchanged": unchanged,
+                   "changed_keys": changed[:200], "sha256": hashlib.sha256(data).hexdigest(), "filename": filename}
+        record(actor, "absence.imported", organisation, summary)
+    return ImportResult(summary=summary)
+
+
+def _apply(actor, row: AbsenceRow, person: Person) -> str:
+    episode = _existing_episode(row, person)
+    if episode is None:
+        services.register_episode(
+            actor, person=person, start=row.start, end=row.end, grade=row.grade, certified=row.certified,
+            work_related=row.work_related, external_id=row.external_id,
+        )
+        return "created"
+    changes = {name: getattr(row, name) for name in ("start", "end", "certified", "work_related")
+               if getattr(episode, name) != getattr(row, name)}
+    current_grade = episode.grades.order_by("-from_date").values_list("grade", flat=True).first()
+    if changes:
+        episode = services.update_episode(actor, episode, episode.version, **changes)
+    if current_grade != row.grade:
+        # The file carries one grade for the whole episode.
+        services.set_grade(actor, episode, episode.version, from_date=episode.start, grade=row.grade)
+    return "changed" if changes or current_grade != row.grade else "unchanged"
