@@ -11,13 +11,23 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from tidsnok.access.api import router as org_router
 from tidsnok.access.api_auth import BearerToken, Session
+from tidsnok.absence.api import router as absence_router
 from tidsnok.access.policy import AccessDenied
+from tidsnok.cases.api import router as cases_router
+from tidsnok.reports.api import router as reports_router
+from tidsnok.whistleblowing.api import router as whistleblowing_router
 from tidsnok.versioning import StaleVersion
 
 api = NinjaAPI(
     title="tidsnok API",
     version="1",
-    description="Psychosocial work environment and sick-leave follow-up. Authenticate with `Authorization: Bearer <token>` (`tidsnok token create --user EMAIL`).",
+    description=(
+        "Psychosocial work environment and sick-leave follow-up. Authenticate with "
+        "`Authorization: Bearer <token>`; the operator issues tokens with `tidsnok token create --user EMAIL`, "
+        "and they work without a second factor. The browser session works too, but HR advisers and "
+        "administrators must have set up a second factor for it (403 otherwise). "
+        "Errors are JSON with a `message`."
+    ),
     auth=[BearerToken(), Session()],
     urls_namespace="api",
     docs_url="/docs",
@@ -25,6 +35,10 @@ api = NinjaAPI(
 )
 
 api.add_router("/", org_router)
+api.add_router("/", cases_router)
+api.add_router("/", absence_router)
+api.add_router("/", reports_router)
+api.add_router("/", whistleblowing_router)
 
 
 @api.exception_handler(Http404)
