@@ -7,6 +7,12 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", api.urls),
     path("org/", include("tidsnok.org.urls")),
-    path("audit/", include("tidsnok.audit.urls")),
+    path("audit/", include("tidsnok.web.audit_urls")),
+    path("rapporter/", include("tidsnok.reports.urls")),
+    path("sykefravaer/", include("tidsnok.absence.urls")),
+    path("saker/", include("tidsnok.cases.urls")),
+    path("varsling/", include("tidsnok.whistleblowing.public_urls")),
+    path("varsler/", include("tidsnok.whistleblowing.urls")),
+    path("", include("tidsnok.notify.urls")),
     path("", include("tidsnok.web.urls")),
 ]

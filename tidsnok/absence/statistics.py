@@ -34,6 +34,26 @@ class Row:
     def share(self, part: float) -> float:
         return 100.0 * part / self.cell.possible_days if self.cell.possible_days else 0.0
 
+    @property
+    def short_pct(self) -> float:
+        return self.share(self.cell.short_days)
+
+    @property
+    def long_pct(self) -> float:
+        return self.share(self.cell.long_days)
+
+    @property
+    def self_pct(self) -> float:
+        return self.share(self.cell.self_days)
+
+    @property
+    def doctor_pct(self) -> float:
+        return self.share(self.cell.doctor_days)
+
+    @property
+    def related_pct(self) -> float:
+        return self.share(self.cell.work_related_days)
+
 
 @dataclass
 class Statistics:

@@ -1,0 +1,90 @@
+"""Sick-leave pages through the Django test client."""
+
+from datetime import date
+
+import pytest
+import time_machine
+
+from tidsnok.absence import services
+from tidsnok.absence.models import Episode, PlanVersion
+from tidsnok.audit.models import AuditEvent
+from tests.conftest import enrol_totp
+
+
+@pytest.fixture(autouse=True)
+def december():
+    with time_machine.travel(date(2026, 12, 1), tick=False):
+        yield
+
+
+def test_the_manager_registers_an_absence_and_lands_on_the_follow_up(world, client):
+    client.force_login(world.user("marte"))
+    response = client.post("/sykefravaer/ny/", {
+        "person": world.emil.pk, "start": "2026-12-01", "grade": 100, "certified": "doctor", "work_related": "no",
+    })
+    episode = Episode.objects.get(person=world.emil)
+    assert response.status_code == 302
+    assert response["Location"] == f"/sykefravaer/sak/{episode.case_id}/"
+    page = client.get(response["Location"]).content.decode()
+    assert "28.12.2026" in page and "aml § 4-6 (3)" in page
+    assert AuditEvent.objects.filter(action="ACCESS", object_id=str(episode.case_id)).exists()
+
+
+def test_the_form_has_no_place_for_a_diagnosis_and_bad_input_keeps_what_was_written(world, client):
+    client.force_login(world.user("marte"))
+    page = client.get("/sykefravaer/ny/").content.decode()
+    assert "diagnos" not in page.lower().replace("aldri skriv en diagnose", "").replace("never write a diagnosis", "")
+    response = client.post("/sykefravaer/ny/", {"person": world.emil.pk, "start": "2026-12-05", "end": "2026-12-01",
+                                                 "grade": 100, "certified": "doctor", "work_related": "no"})
+    assert response.status_code == 200
+    assert not Episode.objects.exists()
+
+
+def test_the_employee_approves_the_plan_on_her_page(world, client):
+    episode = services.register_episode(world.user("marte"), person=world.emil, start=date(2026, 12, 1), certified="doctor")
+    services.save_plan(world.user("marte"), episode.case, work_tasks_and_capacity="Lette oppgaver",
+                       employer_measures="Kortere vakter", further_follow_up="Samtale hver uke")
+    client.force_login(world.user("emil"))
+    page = client.get(f"/sykefravaer/sak/{episode.case_id}/").content.decode()
+    assert "Kortere vakter" in page
+    response = client.post(f"/sykefravaer/sak/{episode.case_id}/respond/", {"approves": "no", "comment": ""})
+    assert response.status_code == 400
+    response = client.post(f"/sykefravaer/sak/{episode.case_id}/respond/", {"approves": "no", "comment": "For tidlig."})
+    assert response.status_code == 302
+    assert PlanVersion.objects.get().employee_response == "disagreed"
+    # The employee cannot write the plan herself.
+    response = client.post(f"/sykefravaer/sak/{episode.case_id}/plan/", {
+        "work_tasks_and_capacity": "x", "employer_measures": "y", "further_follow_up": "z", "made_on": "2026-12-01"})
+    assert response.status_code == 404
+
+
+def test_a_colleague_gets_404_on_the_follow_up_page(world, client):
+    episode = services.register_episode(world.user("marte"), person=world.emil, start=date(2026, 12, 1), certified="doctor")
+    client.force_login(world.user("ella"))
+    assert client.get(f"/sykefravaer/sak/{episode.case_id}/").status_code == 404
+    client.force_login(world.user("sander"))
+    assert client.get(f"/sykefravaer/sak/{episode.case_id}/").status_code == 404
+
+
+def test_statistics_page_and_csv(world, client):
+    services.register_episode(world.user("marte"), person=world.emil, start=date(2026, 11, 2), end=date(2026, 11, 6),
+                              certified="self")
+    client.force_login(world.user("helga"))
+    page = client.get("/sykefravaer/statistikk/?start=2026-11-01&end=2026-11-30")
+    assert page.status_code == 200
+    assert "Hjemmetjenesten" in page.content.decode()
+    csv = client.get("/sykefravaer/statistikk/?start=2026-11-01&end=2026-11-30&format=csv")
+    assert csv["Content-Type"].startswith("text/csv")
+    client.force_login(world.user("emil"))
+    assert client.get("/sykefravaer/statistikk/").status_code == 404
+
+
+def test_hr_imports_through_the_page(world, client):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    enrol_totp(world.user("hanne"))
+    client.force_login(world.user("hanne"))
+    data = b"ansattnummer;fra;til;type\nT004;02.11.2026;03.11.2026;egenmelding\n"
+    response = client.post("/sykefravaer/import/", {"file": SimpleUploadedFile("a.csv", data)})
+    assert response.status_code == 302
+    assert Episode.objects.filter(person=world.emil).exists()
