@@ -91,3 +91,14 @@ def test_statistics_for_hr_and_refused_for_an_employee(api, world):
     csv = api("helga", "get", "/statistics/sick-leave?from=2026-11-01&to=2026-11-30&format=csv")
     assert csv.status_code == 200
     assert csv.content.decode().startswith("unit;month;")
+
+
+def test_the_sick_leave_case_shows_episodes_plan_and_meetings_and_logs_the_read(api, world):
+    from tidsnok.audit.models import AuditEvent
+
+    created = api("marte", "post", "/absences", {"person": world.emil.pk, "start": "2026-12-01",
+                                                 "certified": "doctor"}).json()
+    body = api("marte", "get", f"/cases/{created['case']}").json()
+    assert body["details"]["episodes"][0]["grades"] == [{"from_date": "2026-12-01", "grade": 100}]
+    assert body["details"]["plan_versions"] == []
+    assert AuditEvent.objects.filter(action="ACCESS", object_id=str(created["case"])).exists()

@@ -154,3 +154,33 @@ def register():
         hooks.not_required[rule_id] = _absence_over_before_due
     hooks.hr_triggers.setdefault(Kind.SICK_LEAVE, []).append(hr_triggers)
     hooks.close_checks.setdefault(Kind.SICK_LEAVE, []).append(close_checks)
+    hooks.case_details[Kind.SICK_LEAVE] = case_details
+
+
+def case_details(case, user) -> dict:
+    """What GET /api/v1/cases/{id} shows of a sick-leave case beside the spine."""
+    from tidsnok.absence.models import FollowUpPlan
+
+    plan = FollowUpPlan.objects.filter(case=case).first()
+    versions = list(plan.versions.prefetch_related("sendings").order_by("number")) if plan else []
+    return {
+        "episodes": [
+            {"id": e.pk, "start": e.start.isoformat(), "end": e.end.isoformat() if e.end else None,
+             "certified": e.certified, "work_related": e.work_related, "period_start": e.period_start.isoformat(),
+             "grades": [{"from_date": g.from_date.isoformat(), "grade": g.grade} for g in e.grades.all()]}
+            for e in Episode.objects.filter(case=case).prefetch_related("grades").order_by("start")
+        ],
+        "plan_versions": [
+            {"number": v.number, "made_on": v.made_on.isoformat(), "work_tasks_and_capacity": v.work_tasks_and_capacity,
+             "employer_measures": v.employer_measures, "assisted_measures": v.assisted_measures,
+             "further_follow_up": v.further_follow_up, "employee_response": v.employee_response,
+             "employee_comment": v.employee_comment, "employee_absent_reason": v.employee_absent_reason,
+             "sent": [{"recipient": s.recipient, "sent_on": s.sent_on.isoformat()} for s in v.sendings.all()]}
+            for v in versions
+        ],
+        "meetings": [
+            {"id": m.pk, "kind": m.kind, "planned_on": m.planned_on.isoformat(), "participants": m.participants,
+             "held_on": m.held_on.isoformat() if m.held_on else None, "minutes": m.minutes}
+            for m in DialogueMeeting.objects.filter(case=case)
+        ],
+    }

@@ -27,3 +27,8 @@ on_handler_added: list[Callable] = []
 on_case_event: list[Callable] = []
 # [fn(case, person, role)] when a party is added (the retaliation watch listens)
 on_party_added: list[Callable] = []
+# kind -> fn(case) -> URL of the kind's own handler page; the spine's case page
+# sends handlers there (a whistleblowing report is read on its own page).
+case_pages: dict[str, Callable] = {}
+# kind -> fn(case, user) -> dict: the kind's own data shown with the case (episodes, plan versions)
+case_details: dict[str, Callable] = {}

@@ -31,6 +31,9 @@ class Kind(models.TextChoices):
 MANAGER_KINDS = (Kind.PSYCHOSOCIAL, Kind.CONFLICT, Kind.HARASSMENT, Kind.VIOLENCE)
 # Restricted kinds are visible to their handlers only, never through scope.
 RESTRICTED_KINDS = (Kind.HARASSMENT, Kind.WHISTLEBLOWING)
+# Every read of these is an ACCESS audit event: their content is health data or
+# concerns harassment and whistleblowing.
+ACCESS_LOGGED_KINDS = (Kind.HARASSMENT, Kind.WHISTLEBLOWING, Kind.SICK_LEAVE)
 
 
 class Source(models.TextChoices):

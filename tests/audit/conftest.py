@@ -1,0 +1,96 @@
+"""Helpers for the audit tests: run `tidsnok` in another process against the
+test database, and tamper with stored events the way someone with database
+access would (plain SQL, never through the model)."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from django.db import connection
+
+from tidsnok.audit.models import AuditEvent
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def database_url() -> str:
+    """The URL of the database this test runs on, for DATABASE_URL in a child process."""
+    settings = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{settings['NAME']}"
+    user = quote(settings.get("USER") or "", safe="")
+    password = quote(settings.get("PASSWORD") or "", safe="")
+    credentials = f"{user}:{password}@" if password else (f"{user}@" if user else "")
+    host = settings.get("HOST") or "localhost"
+    port = f":{settings['PORT']}" if settings.get("PORT") else ""
+    return f"postgres://{credentials}{host}{port}/{settings['NAME']}"
+
+
+
+
+def python(*args: str) -> subprocess.Popen:
+    """Start `python ARGS` with the test settings on the test database (which
+    sees committed data only: use it from tests marked django_db(transaction=True))."""
+    env = {**os.environ, "DATABASE_URL": database_url(), "DJANGO_SETTINGS_MODULE": "tests.settings"}
+    return subprocess.Popen(
+        [sys.executable, *args], cwd=ROOT, env=env, text=True,
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+
+
+def tidsnok(*args: str) -> subprocess.Popen:
+    """Start `python -m tidsnok ARGS` on the test database."""
+    return python("-m", "tidsnok", *args)
+
+
+def sql(statement: str, params=()) -> None:
+    table = connection.ops.quote_name(AuditEvent._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(statement.format(table=table), params)
+
+
+def flip_action(seq: int) -> None:
+    """Change one byte of the stored action."""
+    sql("UPDATE {table} SET action = UPPER(SUBSTR(action, 1, 1)) || SUBSTR(action, 2) WHERE seq = %s", [seq])
+
+
+def replace_in_data(seq: int, old: str, new: str) -> None:
+    """Edit the stored JSON text of an event's data."""
+    if connection.vendor == "postgresql":
+        sql("UPDATE {table} SET data = replace(data::text, %s, %s)::jsonb WHERE seq = %s", [old, new, seq])
+    else:
+        sql("UPDATE {table} SET data = replace(data, %s, %s) WHERE seq = %s", [old, new, seq])
+
+
+def delete_event(seq: int) -> None:
+    sql("DELETE FROM {table} WHERE seq = %s", [seq])
+
+
+CONTENT = ("time", "actor_id", "role", "action", "object_type", "object_id", "data", "prev_hash", "hash")
+
+
+def swap_events(a: int, b: int, columns=CONTENT) -> None:
+    """Swap two events' stored columns, keeping their seq: the order of the log changes."""
+    rows = {
+        row["seq"]: row for row in AuditEvent.objects.filter(seq__in=[a, b]).values("seq", *columns)
+    }
+    for target, source in ((a, b), (b, a)):
+        values = {column: rows[source][column] for column in columns}
+        AuditEvent.objects.filter(seq=target).update(**values)
+
+
+@pytest.fixture
+def events(db):
+    """Twelve events from two actors on a few objects, recorded through the service."""
+    from tidsnok.audit.services import record
+
+    recorded = []
+    for i in range(12):
+        recorded.append(
+            record(None, f"thing.step{i % 3}", data={"n": i, "comment": f"secret {i}"},
+                   object_type="test.thing", object_id=str(i % 4))
+        )
+    return recorded

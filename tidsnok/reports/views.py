@@ -1,0 +1,29 @@
+"""The case PDF as a download from the HTML interface."""
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse
+from django.utils.http import content_disposition_header
+from django.views.decorators.http import require_GET
+
+from tidsnok.access.policy import get_visible_or_404
+from tidsnok.cases.models import Case
+from tidsnok.reports.case_pdf import export_case_pdf
+
+
+def pdf_response(exported) -> HttpResponse:
+    response = HttpResponse(exported.content, content_type="application/pdf")
+    response["Content-Disposition"] = content_disposition_header(True, exported.filename)
+    # Personal data: never kept by a browser or proxy cache.
+    response["Cache-Control"] = "no-store, private"
+    response["Content-Language"] = exported.language
+    return response
+
+
+@login_required
+@require_GET
+def case_pdf(request, case_id: int):
+    """Saksdokumentasjon for one case. Handler-level access only; for anyone
+    else the case does not exist. The export is written to the audit log."""
+    case = get_visible_or_404(request.user, Case, "export", pk=case_id)
+    lang = request.GET.get("lang") if request.GET.get("lang") in ("nb", "en") else None
+    return pdf_response(export_case_pdf(request.user, case, lang or request.LANGUAGE_CODE))
