@@ -408,11 +408,16 @@ def create_case(actor, organisation_id: int, *, kind: str, concerns: list[Person
                 parties: list[tuple[Person, str]] = (), factors: list[str] = (), description: str = "",
                 source: str = Source.OTHER, known_at: date, known_at_reason: str = "",
                 raised_by: Person | None = None, handlers: list[tuple[Person, str]] = (),
-                unit=None, assign_manager: bool = True) -> Case:
+                unit=None, assign_manager: bool = True, day_only: bool = False) -> Case:
     """Create a case of any kind on the spine. For rooms above the spine (sick
     leave, whistleblowing) whose own services have already checked the actor;
     `actor` may be None for what the system does by itself (an import, the
-    anonymous reporting channel). Must run inside the caller's transaction."""
+    anonymous reporting channel). Must run inside the caller's transaction.
+
+    `day_only`: the case's timestamps (created, entries, handlers, parties,
+    exclusions) keep the date only, midnight local time: an anonymous report,
+    where a time of day could tell who wrote it. The caller wraps the call in
+    audit.services.day_only() so that the audit events say no more."""
     actor_person = scope.person_of(actor) if actor is not None else None
     first = concerns[0] if concerns else None
     case = Case.objects.create(
@@ -465,7 +470,25 @@ def create_case(actor, organisation_id: int, *, kind: str, concerns: list[Person
         "factors": sorted(factors), "description": description, "reason": known_at_reason,
     })
     _after_change(case, actor)
+    if day_only:
+        keep_day_only(case)
     return case
+
+
+def _midnight():
+    return timezone.localtime(timezone.now()).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def keep_day_only(case) -> None:
+    """Cut the timestamps of everything on the case so far to the day (see create_case)."""
+    midnight = _midnight()
+    Case.objects.filter(pk=case.pk).update(created_at=midnight)
+    Case.objects.filter(pk=case.pk, hr_involved_at__isnull=False).update(hr_involved_at=midnight)
+    case.entries.update(recorded_at=midnight)
+    case.handlers.update(added_at=midnight)
+    case.parties.update(added_at=midnight)
+    case.exclusions.update(created_at=midnight)
+    case.refresh_from_db()
 
 
 @transaction.atomic
@@ -802,13 +825,16 @@ def reopen_case(actor, case: Case, reason: str, version: int) -> Case:
 
 def record_entry(actor, case: Case, *, kind: str, occurred_on: date, text: str = "", data: dict | None = None,
                  visibility: str = Visibility.INTERNAL, about: Person | None = None,
-                 measure: Measure | None = None, author: Person | None = None) -> Entry:
+                 measure: Measure | None = None, author: Person | None = None,
+                 day_only: bool = False) -> Entry:
     """Put a kind-specific event (a plan version, a dialogue meeting, a message)
     on the case's one timeline. The calling room's service has checked access
-    and writes its own audit event; call refresh_case() afterwards."""
+    and writes its own audit event; call refresh_case() afterwards.
+    `day_only`: recorded at midnight, the date only (see create_case)."""
     return Entry.objects.create(
         case=case, kind=kind, occurred_on=occurred_on, visibility=visibility, about=about, text=text,
         data=data or {}, measure=measure, author=author if author is not None else scope.person_of(actor),
+        recorded_at=_midnight() if day_only else timezone.now(),
     )
 
 
