@@ -50,6 +50,7 @@ from tidsnok.cases.forms import (
     apply_service_errors,
 )
 from tidsnok.cases.models import (
+    ACCESS_LOGGED_KINDS,
     MANAGER_KINDS,
     OPEN_MEASURE_STATUSES,
     Case,
@@ -543,8 +544,8 @@ def _render_case(request, case, *, bound=None, status=200, stale_key=None):
         FormBox(key=f"d{pk}", title=_("Waive deadline"), form=w["form"], action="", submit="")
         for pk, w in waive_forms.items() if w["form"].errors
     ]
-    if case.restricted and status == 200:
-        # Harassment and reports: every read is on the record (audit room).
+    if (case.restricted or case.kind in ACCESS_LOGGED_KINDS) and status == 200:
+        # Harassment, reports and sick leave: every read is on the record (audit room).
         record_access(user, case, role=",".join(sorted(scope.roles_of(user))), reason="case_page")
     overdue = [d for d in deadline_views if d.overdue]
     return render(request, "cases/detail.html", {
