@@ -1,18 +1,29 @@
 """Shared pieces of the JSON API: pagination and error shapes."""
 
+from typing import Any
+
 from django.conf import settings
 from ninja import Field, Schema
-from ninja.pagination import PageNumberPagination
+from ninja.pagination import PaginationBase
 
 
-class Page(PageNumberPagination):
+class Page(PaginationBase):
+    """Page-number pagination: `?page=2&page_size=50` -> {"items": [...], "count": N}.
+
+    The paginator instance is shared by all requests of an operation, so the
+    page size is read from each request's input, never stored on `self`."""
+
     class Input(Schema):
-        page: int = Field(1, ge=1)
-        page_size: int = Field(settings.API_PAGE_SIZE, ge=1, le=200)
+        page: int = Field(1, ge=1, description="Page number, from 1.")
+        page_size: int = Field(settings.API_PAGE_SIZE, ge=1, le=200, description="Items per page (at most 200).")
 
-    def paginate_queryset(self, queryset, pagination: Input, **params):
-        self.page_size = pagination.page_size
-        return super().paginate_queryset(queryset, PageNumberPagination.Input(page=pagination.page), **params)
+    def paginate_queryset(self, queryset, pagination: Input, **params) -> dict[str, Any]:
+        count = self._items_count(queryset)
+        offset = (pagination.page - 1) * pagination.page_size
+        # A page past the end is simply empty. Not slicing it also keeps an
+        # absurd page number from overflowing the database's 64-bit OFFSET.
+        items = list(queryset[offset : offset + pagination.page_size]) if offset < count else []
+        return {"items": items, "count": count}
 
 
 class ErrorOut(Schema):

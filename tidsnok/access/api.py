@@ -1,22 +1,37 @@
-"""Read API for the organisation (org sits below access, so it is served here)."""
+"""Read API for the organisation (org sits below access, so it is served here).
+
+Every list and lookup goes through the access policy: a person the caller may
+not see answers 404, exactly like one that does not exist.
+"""
 
 from datetime import date
 
-from django.db.models import F
-from ninja import Router, Schema
+from ninja import Field, Path, Query, Router, Schema
 from ninja.pagination import paginate
 
-from tidsnok.org import scope
 from tidsnok.access.policy import get_visible_or_404, visible
-from tidsnok.api_common import Page
+from tidsnok.api_common import ErrorOut, Page
+from tidsnok.org import scope
 from tidsnok.org.models import Person, RoleAssignment, Unit
 
 router = Router(tags=["organisation"])
 
+# Every operation may answer these; documenting them lets clients (and
+# schemathesis) tell a refusal from a server error.
+AUTH_ERRORS = {
+    401: ErrorOut,  # no valid token or session
+    403: ErrorOut,  # an HR or admin session without a second factor
+}
+INPUT_ERRORS = {422: ErrorOut}
+
+# Ids are 64-bit in the database; a larger number would overflow the driver
+# (a server error), so it is refused as invalid input instead.
+MAX_ID = 2**63 - 1
+
 
 class RoleOut(Schema):
     role: str
-    unit: int | None
+    unit: int | None = Field(description="The unit the role reaches (with its sub-units); empty for the whole organisation.")
     starts_on: date
     ends_on: date | None
 
@@ -28,7 +43,7 @@ class MeOut(Schema):
     person: int | None
     name: str | None
     unit: int | None
-    roles: list[RoleOut]
+    roles: list[RoleOut] = Field(description="Roles in force today.")
     second_factor_required: bool
 
 
@@ -36,7 +51,7 @@ class UnitOut(Schema):
     id: int
     code: str
     name: str
-    parent: int | None
+    parent: int | None = Field(alias="parent_id")
     depth: int
 
 
@@ -45,26 +60,22 @@ class PersonOut(Schema):
     employee_number: str
     name: str
     email: str
-    unit: int
+    unit: int = Field(alias="unit_id")
     position: str
     start_date: date | None
 
 
-def _person_out(p: Person) -> dict:
-    return {
-        "id": p.pk, "employee_number": p.employee_number, "name": p.name, "email": p.email,
-        "unit": p.unit_id, "position": p.position, "start_date": p.start_date,
-    }
+PERSON_FIELDS = ("id", "employee_number", "name", "email", "unit_id", "position", "start_date")
 
 
-@router.get("/me", response=MeOut, summary="The logged-in user, her person and roles")
+@router.get("/me", response={200: MeOut, **AUTH_ERRORS}, summary="The logged-in user, her person and roles")
 def me(request):
     user = request.auth
     person = scope.person_of(user)
     roles = (
         [
             {"role": r.role, "unit": r.unit_id, "starts_on": r.starts_on, "ends_on": r.ends_on}
-            for r in RoleAssignment.objects.active().filter(person=person).order_by("role", "unit_id")
+            for r in RoleAssignment.objects.active().filter(person=person).order_by("role", "unit_id", "id")
         ]
         if person
         else []
@@ -77,25 +88,36 @@ def me(request):
     }
 
 
-@router.get("/units", response=list[UnitOut], summary="Units of the organisation")
+@router.get(
+    "/units", response={200: list[UnitOut], **AUTH_ERRORS, **INPUT_ERRORS}, summary="Units of the organisation"
+)
 @paginate(Page)
 def units(request):
-    return visible(request.auth, Unit).order_by("path", "id").values(
-        "id", "code", "name", "depth", parent=F("parent_id")
-    )
+    return visible(request.auth, Unit).order_by("path", "id").values("id", "code", "name", "parent_id", "depth")
 
 
-@router.get("/people", response=list[PersonOut], summary="People the user may see")
+@router.get(
+    "/people", response={200: list[PersonOut], **AUTH_ERRORS, **INPUT_ERRORS}, summary="People the user may see"
+)
 @paginate(Page)
-def people(request, unit: int | None = None, q: str | None = None):
+def people(
+    request,
+    unit: int | None = Query(None, ge=1, le=MAX_ID, description="Only people in this unit (not its sub-units)."),
+    # NUL cannot be stored in or compared with PostgreSQL text, so it is refused up front.
+    q: str | None = Query(None, max_length=100, pattern=r"^[^\x00]*$", description="Part of the name."),
+):
     rows = visible(request.auth, Person).order_by("name", "id")
     if unit is not None:
         rows = rows.filter(unit_id=unit)
     if q:
         rows = rows.filter(name__icontains=q)
-    return rows.values("id", "employee_number", "name", "email", "position", "start_date", unit=F("unit_id"))
+    return rows.values(*PERSON_FIELDS)
 
 
-@router.get("/people/{person_id}", response=PersonOut, summary="One person (404 when not visible)")
-def person(request, person_id: int):
-    return _person_out(get_visible_or_404(request.auth, Person, pk=person_id))
+@router.get(
+    "/people/{person_id}",
+    response={200: PersonOut, 404: ErrorOut, **AUTH_ERRORS, **INPUT_ERRORS},
+    summary="One person (404 when not visible)",
+)
+def person(request, person_id: int = Path(..., ge=1, le=MAX_ID)):
+    return get_visible_or_404(request.auth, Person, pk=person_id)

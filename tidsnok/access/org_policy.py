@@ -6,7 +6,9 @@
 - an administrator sees everyone in the organisation;
 - a safety representative or AMU member sees no individual data here (only herself).
 Units are the organisation's structure, not personal data: everyone in the
-organisation sees them.
+organisation sees them. Only an administrator may manage (or import) either.
+Any other action grants nothing: deny by default, so a new action name never
+inherits the reach of "view" by accident.
 """
 
 from django.db.models import Q
@@ -23,6 +25,8 @@ def people_visible(user, action="view"):
     base = Person.objects.filter(organisation_id=person.organisation_id)
     if action in ("manage", "import"):
         return base if scope.is_admin(user) else Person.objects.none()
+    if action != "view":
+        return Person.objects.none()
     if scope.is_admin(user):
         return base
     condition = Q(pk=person.pk)
@@ -40,6 +44,8 @@ def units_visible(user, action="view"):
     base = Unit.objects.filter(organisation_id=person.organisation_id)
     if action in ("manage", "import"):
         return base if scope.is_admin(user) else Unit.objects.none()
+    if action != "view":
+        return Unit.objects.none()
     return base
 
 
