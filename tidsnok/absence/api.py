@@ -7,7 +7,6 @@ diagnosis anywhere, and unknown fields are refused rather than ignored.
 from datetime import date
 
 from django.core.exceptions import ValidationError
-from django.http import HttpResponse
 from django.utils.translation import gettext as _
 from django.utils import timezone
 from ninja import Field, File, Query, Router, Schema
@@ -164,24 +163,33 @@ class StatisticsOut(Schema):
     rows: list[StatisticsRowOut]
 
 
+ISO_DATE = r"^\d{4}-\d{2}-\d{2}$"
+
+
+def _iso_date(value: str | None, field: str) -> date | None:
+    # Taken as text and parsed here: pydantic would read a bare number as a Unix time.
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ValidationError({field: [_("Give the date as yyyy-mm-dd.")]})
+
+
 @router.get("/statistics/sick-leave", response={200: StatisticsOut, **ERRORS},
-            summary="Sick-leave rate per unit and month (small units merged)")
+            summary="Sick-leave rate per unit and month (small units merged; the CSV is on the statistics page)")
 def sick_leave_statistics(request, unit: int | None = Query(None, ge=1, le=MAX_ID),
-                          from_: date | None = Query(None, alias="from"), to: date | None = None,
-                          format: str | None = Query(None, pattern="^(json|csv)$")):
+                          from_: str | None = Query(None, alias="from", pattern=ISO_DATE),
+                          to: str | None = Query(None, pattern=ISO_DATE)):
     person = scope.person_of(request.auth)
     if person is None:
         raise AccessDenied("statistics")
-    last = to or timezone.localdate()
-    first = from_ or _twelve_months_before(last)
+    last = _iso_date(to, "to") or timezone.localdate()
+    first = _iso_date(from_, "from") or _twelve_months_before(last)
     if first > last:
         raise ValidationError({"from": [_("The period starts after it ends.")]})
     chosen = get_visible_or_404(request.auth, Unit, pk=unit) if unit else None
     stats = statistics.compute(request.auth, person.organisation, first, last, chosen)
-    if format == "csv":
-        response = HttpResponse(statistics.as_csv(stats), content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = 'attachment; filename="sykefravaer.csv"'
-        return response
     return {
         "first": first, "last": last, "rate": stats.total.rate,
         "rows": [
