@@ -1,5 +1,9 @@
 # tidsnok: `make run` serves the demo, `make test` runs the whole suite.
-PYTHON ?= $(shell command -v pyenv >/dev/null 2>&1 && pyenv which python 2>/dev/null || command -v python3.12 || command -v python3)
+# The first Python 3.12 found: pyenv's choice (.python-version), python3.12, a pyenv
+# install when pyenv is not on PATH; else python3, which the version check refuses.
+PYTHON ?= $(shell { for p in "$$(pyenv which python 2>/dev/null)" "$$(command -v python3.12)" \
+  $$HOME/.pyenv/versions/3.12*/bin/python; do [ -x "$$p" ] && "$$p" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 12))' \
+  2>/dev/null && echo "$$p"; done; echo python3; } | head -n 1)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
@@ -32,9 +36,12 @@ demo: migrate
 
 run: demo
 	$(BIN)/python -m tidsnok collectstatic --no-input --verbosity=0
-	@echo "tidsnok: http://$(HOST):$(PORT)/"
-	DEBUG=$${DEBUG:-1} EMAIL_BACKEND=$${EMAIL_BACKEND:-django.core.mail.backends.filebased.EmailBackend} \
-	  $(BIN)/python -m tidsnok runserver $(HOST):$(PORT)
+	@echo "tidsnok: http://$(HOST):$(PORT)/   e-mails: $${TIDSNOK_DATA_DIR:-var}/mail/"
+	@# The web server and a sweep worker (reminders, e-mail) side by side; Ctrl-C stops both.
+	DEBUG=$${DEBUG:-1} EMAIL_URL=$${EMAIL_URL:-file://$${TIDSNOK_DATA_DIR:-$(CURDIR)/var}/mail} sh -c '\
+	  $(BIN)/python -m tidsnok sweep --loop & sweep=$$!; \
+	  trap "kill $$sweep 2>/dev/null; wait $$sweep" EXIT INT TERM; \
+	  $(BIN)/python -m tidsnok runserver $(HOST):$(PORT)'
 
 # Debian's Chromium drives the browser tests; no browser is ever downloaded.
 test-deps: install

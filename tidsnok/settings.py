@@ -258,6 +258,7 @@ TIDSNOK_DIGEST_HOUR = env_int("TIDSNOK_DIGEST_HOUR", 7)
 TIDSNOK_MAIL_MAX_ATTEMPTS = env_int("TIDSNOK_MAIL_MAX_ATTEMPTS", 8)
 TIDSNOK_MAIL_RETRY_SECONDS = env_int("TIDSNOK_MAIL_RETRY_SECONDS", 60)
 TIDSNOK_CLAIM_TIMEOUT = env_int("TIDSNOK_CLAIM_TIMEOUT", 600)
+TIDSNOK_MAIL_KEEP_DAYS = env_int("TIDSNOK_MAIL_KEEP_DAYS", 30)
 
 # One line per event on standard output. Records carry user ids, never names
 # or case content (see tidsnok.web.middleware.RequestLogMiddleware).

@@ -1,0 +1,166 @@
+"""The compliance overview: per unit, how the employer's deadlines are kept.
+
+Counted from Deadline rows of the cases the user may see (access.policy), never
+more: HR sees its scope, a manager her own units. NAV's milestones and other
+expected events are not the employer's duties and are left out; waived
+deadlines and those no longer required count nowhere.
+
+- open / overdue: now, whatever the period;
+- in the chosen period, deadlines *due* in it: met on time, and late (met late,
+  missed, or still open after the due date); percent on time = on time / (on
+  time + late). Deadlines due in the period but not yet due today count in
+  neither.
+"""
+
+import csv
+from dataclasses import dataclass, field
+from datetime import date
+
+from django.db.models import Count, Q
+
+from tidsnok.access.policy import visible
+from tidsnok.cases.models import Case, Deadline, DeadlineStatus, Status
+from tidsnok.org import scope
+from tidsnok.org.models import Unit
+
+LATE_STATUSES = (DeadlineStatus.LATE, DeadlineStatus.MISSED)
+
+
+def units_in_scope(user):
+    """The units whose numbers the user may see: HR's scope and the units she manages."""
+    org_id = scope.organisation_id_of(user)
+    if org_id is None:
+        return Unit.objects.none()
+    units = Unit.objects.filter(organisation_id=org_id)
+    hr = scope.hr_scope(user)
+    if hr == scope.ALL:
+        return units.order_by("path")
+    ids = set(hr) | set(scope.managed_unit_ids(user))
+    return units.filter(pk__in=list(ids)).order_by("path")
+
+
+def may_see_compliance(user) -> bool:
+    return scope.is_hr(user) or bool(scope.managed_unit_ids(user))
+
+
+@dataclass
+class Row:
+    unit: Unit | None
+    open: int = 0
+    overdue: int = 0
+    on_time: int = 0
+    late: int = 0
+    min_depth: int = field(default=0, repr=False)
+
+    @property
+    def judged(self) -> int:
+        return self.on_time + self.late
+
+    @property
+    def percent(self) -> int | None:
+        return round(100 * self.on_time / self.judged) if self.judged else None
+
+    @property
+    def depth(self) -> int:
+        return max((self.unit.depth if self.unit else 0) - self.min_depth, 0)
+
+    @property
+    def has_numbers(self) -> bool:
+        return bool(self.open or self.judged)
+
+
+def employer_deadlines(user):
+    return Deadline.objects.filter(case__in=visible(user, Case), expected_event=False)
+
+
+def counts_by(deadlines, group: str, start: date, end: date, today: date) -> dict:
+    """{group value: (open, overdue, on_time, late)} for a Deadline queryset."""
+    now = deadlines.filter(status=DeadlineStatus.OPEN, case__status=Status.OPEN).values(group).annotate(
+        open=Count("id"), overdue=Count("id", filter=Q(due__lt=today)),
+    )
+    judged = deadlines.filter(due__gte=start, due__lte=end).values(group).annotate(
+        on_time=Count("id", filter=Q(status=DeadlineStatus.MET)),
+        late=Count("id", filter=Q(status__in=LATE_STATUSES) | Q(status=DeadlineStatus.OPEN, due__lt=today)),
+    )
+    result: dict = {}
+    for row in now:
+        result[row[group]] = [row["open"], row["overdue"], 0, 0]
+    for row in judged:
+        entry = result.setdefault(row[group], [0, 0, 0, 0])
+        entry[2], entry[3] = row["on_time"], row["late"]
+    return result
+
+
+def overview(user, start: date, end: date, today: date) -> tuple[list[Row], Row]:
+    units = list(units_in_scope(user))
+    counts = counts_by(employer_deadlines(user).filter(case__unit__in=units), "case__unit_id", start, end, today)
+    min_depth = min((u.depth for u in units), default=0)
+    rows, total = [], Row(unit=None)
+    for unit in units:
+        open_, overdue, on_time, late = counts.get(unit.pk, (0, 0, 0, 0))
+        rows.append(Row(unit, open_, overdue, on_time, late, min_depth))
+        total.open += open_
+        total.overdue += overdue
+        total.on_time += on_time
+        total.late += late
+    return rows, total
+
+
+@dataclass
+class CaseRow:
+    case: Case
+    open: int
+    overdue: int
+    on_time: int
+    late: int
+
+
+def unit_cases(user, unit: Unit, start: date, end: date, today: date) -> list[CaseRow]:
+    """Drill-down: the cases of one unit that the user may see, with the same counts."""
+    deadlines = employer_deadlines(user).filter(case__unit=unit)
+    counts = counts_by(deadlines, "case_id", start, end, today)
+    cases = visible(user, Case).filter(pk__in=list(counts)).order_by("-created_at", "-id")
+    return [CaseRow(case, *counts[case.pk]) for case in cases]
+
+
+def _cell(value) -> str:
+    """Spreadsheet programs run cells that start with these: never let a unit name do that."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def write_csv(out, rows: list[Row], total: Row, headers: list[str], total_label: str) -> None:
+    writer = csv.writer(out)
+    writer.writerow(headers)
+    for row in rows:
+        writer.writerow([_cell(row.unit.code), _cell(row.unit.name), row.open, row.overdue, row.on_time, row.late,
+                         "" if row.percent is None else row.percent])
+    writer.writerow(["", _cell(total_label), total.open, total.overdue, total.on_time, total.late,
+                     "" if total.percent is None else total.percent])
+
+
+CHART_ROW = 28
+CHART_LABEL = 220
+CHART_BAR = 360
+
+
+@dataclass
+class Bar:
+    label: str
+    percent: int
+    y: int
+    text_y: int
+    width: int
+    value_x: int
+
+
+def chart(rows: list[Row]) -> tuple[list[Bar], int]:
+    """Bars (in SVG user units) for the units with deadlines judged in the period; returns (bars, height)."""
+    bars = []
+    for row in rows:
+        if row.percent is None:
+            continue
+        y = len(bars) * CHART_ROW
+        width = round(CHART_BAR * row.percent / 100)
+        bars.append(Bar(row.unit.name, row.percent, y + 6, y + 19, width, CHART_LABEL + width + 6))
+    return bars, len(bars) * CHART_ROW + 8
