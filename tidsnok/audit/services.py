@@ -91,6 +91,11 @@ def day_only():
         _day_only.reset(token)
 
 
+def now():
+    """The time to stamp a record with: the day only (midnight) inside day_only()."""
+    return _now()
+
+
 def _now():
     now = timezone.now()
     if _day_only.get():

@@ -13,6 +13,7 @@ from tidsnok.access.policy import get_visible_or_404
 from tidsnok.api_common import ErrorOut
 from tidsnok.cases.models import Case
 from tidsnok.reports.case_pdf import export_case_pdf, language_of
+from tidsnok.reports.plan_pdf import export_plan_pdf, plan_version_for
 from tidsnok.reports.views import pdf_response
 
 router = Router(tags=["reports"])
@@ -41,3 +42,23 @@ def case_pdf(
     user = request.auth
     case = get_visible_or_404(user, Case, "export", pk=case_id)
     return pdf_response(export_case_pdf(user, case, language_of(user, lang)))
+
+
+@router.get(
+    "/cases/{case_id}/plan/{number}/pdf",
+    response={404: ErrorOut, **AUTH_ERRORS, **INPUT_ERRORS},
+    summary="One version of a sick-leave follow-up plan as PDF (handlers and the employee; the export is audited)",
+    openapi_extra={"responses": {200: {
+        "description": "Oppfølgingsplan as PDF, for the certifying doctor and NAV. Nothing medical in it.",
+        "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
+    }}},
+)
+def plan_pdf(
+    request,
+    case_id: int = Path(..., ge=1, le=MAX_ID),
+    number: int = Path(..., ge=1, le=MAX_ID),
+    lang: Literal["nb", "en"] | None = Query(None, description="Language of the document; by default the user's."),
+):
+    user = request.auth
+    version = plan_version_for(user, case_id, number)  # AccessDenied answers 404
+    return pdf_response(export_plan_pdf(user, version, language_of(user, lang)))

@@ -883,7 +883,7 @@ def render(document: dict, timestamp: datetime | None = None) -> bytes:
     options = dict(
         sys_inputs={"data": payload},
         ignore_system_fonts=True,
-        timestamp=timestamp or timezone.now(),
+        timestamp=(timestamp or timezone.now()).replace(microsecond=0),  # typst refuses microseconds
         format="pdf",
     )
     try:

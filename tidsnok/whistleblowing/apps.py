@@ -8,6 +8,8 @@ class WhistleblowingConfig(AppConfig):
     verbose_name = _("Whistleblowing")
 
     def ready(self):
-        from tidsnok.whistleblowing import retaliation
+        from tidsnok.whistleblowing import policy, retaliation, spine
 
         retaliation.register_watch()
+        policy.register_policies()
+        spine.register_spine()

@@ -119,6 +119,7 @@ class Routine(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     created_by = models.ForeignKey(Person, null=True, on_delete=models.SET_NULL, related_name="+")
     published_on = models.DateField(null=True, blank=True)
+    version = models.PositiveIntegerField(default=1)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["organisation", "number"], name="routine_number_unique")]

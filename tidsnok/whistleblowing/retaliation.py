@@ -188,7 +188,8 @@ def claim_retaliation(actor, person: Person, description: str) -> Case:
 
 def _on_party_added(case, person, role):
     if role == PartyRole.REPORTER:
-        protect(None, person, ProtectionReason.RAISED_CONCERN, case, case.known_at)
+        reason = ProtectionReason.REPORTED if case.kind == Kind.WHISTLEBLOWING else ProtectionReason.RAISED_CONCERN
+        protect(None, person, reason, case, case.known_at)
     elif role in (PartyRole.ACCUSED, PartyRole.CONCERNED, PartyRole.WITNESS, PartyRole.OTHER):
         raise_check(None, person, ChangeType.NEW_CASE_PARTY, _today(), "case", skip_case=case)
 
