@@ -1,0 +1,170 @@
+"""Browser tests: the real app on a live server, driven in Debian's Chromium.
+
+- `live_server` (pytest-django) serves the app, static files included
+  (`django.contrib.staticfiles` is installed, so its StaticFilesHandler serves
+  them even with DEBUG off). It implies `transactional_db`: the server thread and
+  the test share committed data, and every table is emptied after each test.
+- One headless Chromium per test process (per xdist worker) for the tests in this
+  package, launched from /usr/bin/chromium: no browser is ever downloaded.
+  `make test` installs the Debian package when it is missing; without it these
+  tests fail, never skip.
+- A fresh browser context (cookies, language, viewport) per test.
+- `assert_accessible(page)` runs axe-core and fails with its report.
+- `log_in(page, user, totp_secret)` goes through the real login form, and the
+  second-factor step for personas that have one.
+"""
+
+import os
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pyotp
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from django.core.cache import cache
+
+from tests.conftest import PASSWORD
+
+CHROMIUM = Path(os.environ.get("TIDSNOK_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = [
+    "--no-sandbox",  # tests run as root in CI containers
+    "--disable-gpu",
+    # This machine's network is closed: without these Chromium keeps trying to
+    # reach Google's services in the background.
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--no-first-run",
+]
+# Norwegian is the default users' language; tests that want English ask for it.
+NORWEGIAN = "nb-NO"
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.fixture(scope="package")
+def browser():
+    """Chromium, shared by the tests of this package in one test process.
+
+    Playwright's sync API drives its own asyncio event loop from this thread (it
+    switches between the test and the loop with greenlets), so while it runs,
+    asyncio reports a running loop here. Django takes that to mean "called from
+    async code" and refuses every ORM call with SynchronousOnlyOperation, although
+    the test's calls are plain blocking calls made between browser steps, with
+    nothing else running on that loop meanwhile. DJANGO_ALLOW_ASYNC_UNSAFE turns
+    the check off while the browser runs, and only then.
+
+    The scope is this package, not the session, for the same reason: the loop
+    must be gone before an xdist worker moves on to other tests, which may use
+    asyncio.run() or async_to_sync() and would find a loop already running.
+    """
+    if not CHROMIUM.exists():
+        pytest.fail(
+            f"Chromium not found at {CHROMIUM}. The browser tests use Debian's Chromium and never "
+            "download one: run `make test` (it installs the package), or "
+            "`apt-get install chromium`.",
+            pytrace=False,
+        )
+    from playwright.sync_api import sync_playwright
+
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(
+                executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+            )
+            yield browser
+            browser.close()
+    finally:
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+@pytest.fixture
+def new_context(browser, live_server):
+    """Make a browser context on the live server; closed after the test.
+
+    Script errors and Content-Security-Policy violations in any of its pages fail
+    the test: the policy allows no inline script or style, and a page that breaks
+    it works in no real browser either."""
+    contexts = []
+    problems = []
+
+    def _watch(page):
+        page.on("pageerror", lambda error: problems.append(f"{page.url}: script error: {error}"))
+        page.on(
+            "console",
+            lambda message: problems.append(f"{page.url}: {message.text}")
+            if message.type == "error" and "Content Security Policy" in message.text
+            else None,
+        )
+
+    def _new_context(locale: str = NORWEGIAN, **kwargs):
+        context = browser.new_context(base_url=live_server.url, locale=locale, **kwargs)
+        # Generous: a loaded CI machine (two workers, two databases) can be slow.
+        context.set_default_timeout(30_000)
+        context.on("page", _watch)
+        contexts.append(context)
+        return context
+
+    yield _new_context
+    for context in contexts:
+        context.close()
+    assert not problems, "\n".join(problems)
+
+
+@pytest.fixture
+def page(new_context):
+    """A page in a fresh Norwegian context, desktop size."""
+    return new_context().new_page()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache(transactional_db):
+    """Rate-limit counters and used TOTP codes live in the database cache, which
+    emptying the tables between tests does not touch."""
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def assert_accessible(page, context=None):
+    """axe-core finds no violation on the page as it is now."""
+    # The script is injected with page.evaluate (the DevTools protocol), which
+    # the page's Content-Security-Policy does not govern: no bypass needed.
+    results = Axe().run(page, context=context)
+    assert results.violations_count == 0, f"{page.url}\n{results.generate_report()}"
+
+
+def fresh_totp_code(secret: str, margin: float = 8.0) -> str:
+    """The current code, with at least `margin` seconds of its 30 left: the
+    server accepts only the current window, and a slow machine may take a few
+    seconds to check it."""
+    totp = pyotp.TOTP(secret)
+    left = totp.interval - time.time() % totp.interval
+    if left < margin:
+        time.sleep(left + 0.2)
+    return totp.now()
+
+
+def log_in(page, user, totp_secret: str | None = None, *, expect_path: str | None = "/"):
+    """Log in through the form; with a secret, answer the authenticator step too."""
+    page.goto("/accounts/login/")
+    page.fill("input[name=login]", user.email)
+    page.fill("input[name=password]", PASSWORD)
+    page.locator("main form button[type=submit]").first.click()
+    if totp_secret is not None:
+        page.wait_for_url("**/accounts/2fa/authenticate/")
+        page.fill("input[name=code]", fresh_totp_code(totp_secret))
+        page.locator("main form button[type=submit]").first.click()
+    if expect_path is not None:
+        page.wait_for_url(lambda url: urlsplit(url).path == expect_path)
+    return page
+
+
+def has_horizontal_scroll(page) -> bool:
+    return page.evaluate("document.documentElement.scrollWidth > document.documentElement.clientWidth")
