@@ -1,10 +1,11 @@
 from django.urls import include, path
 
 from tidsnok.api import api
+from tidsnok.web import views as web_views
 
 urlpatterns = [
     path("accounts/", include("allauth.urls")),
-    path("i18n/", include("django.conf.urls.i18n")),
+    path("i18n/setlang/", web_views.set_language, name="set_language"),
     path("api/v1/", api.urls),
     path("org/", include("tidsnok.org.urls")),
     path("audit/", include("tidsnok.web.audit_urls")),

@@ -34,7 +34,7 @@ def test_it_imports_units_people_and_managers(world):
     assert result.ok, result.errors
     bhg, bhg1 = Unit.objects.get(code="BHG"), Unit.objects.get(code="BHG1")
     assert bhg.parent == world.units["ROOT"]
-    assert bhg1.path == f"{bhg.path}{bhg1.pk}/" and bhg1.depth == 2
+    assert bhg1.path == f"{bhg.path}{bhg1.pk:010d}/" and bhg1.depth == 2
     per = Person.objects.get(employee_number="P101")
     assert (per.unit, per.position_percent, per.start_date) == (bhg1, 80, date(2021, 8, 15))
     lise = Person.objects.get(employee_number="P102")

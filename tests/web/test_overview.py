@@ -40,3 +40,13 @@ def test_english_browser_gets_english_and_norwegian_variants_get_bokmal(db, clie
 
 def test_healthz_reports_database_and_migrations(db, client):
     assert client.get("/healthz").json() == {"status": "ok", "database": True, "migrations": "applied"}
+
+
+def test_the_language_button_is_remembered_for_a_logged_in_user(world, client):
+    client.force_login(world.user("marte"))
+    client.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    world.user("marte").refresh_from_db()
+    assert world.user("marte").language == "en"
+    assert 'lang="en"' in client.get("/").content.decode()
+    client.post("/i18n/setlang/", {"language": "nb", "next": "/"})
+    assert 'lang="nb"' in client.get("/").content.decode()

@@ -51,7 +51,8 @@ class Organisation(models.Model):
 
 
 class Unit(models.Model):
-    """A node in the unit tree. `path` holds the ancestors' ids ("/1/4/9/") so that
+    """A node in the unit tree. `path` holds the ancestors' ids, zero-padded
+    ("/0000000001/0000000004/"), so that
     "this unit and everything below it" is one indexed prefix query."""
 
     organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="units")
@@ -70,8 +71,10 @@ class Unit(models.Model):
         return self.name
 
     def compute_path(self):
+        # Zero-padded, so that ordering by path is tree order whatever the ids'
+        # lengths ("/0000000098/0000000102/" after "/0000000098/").
         prefix = self.parent.path if self.parent_id else "/"
-        return f"{prefix}{self.pk}/"
+        return f"{prefix}{self.pk:010d}/"
 
 
 class Person(models.Model):

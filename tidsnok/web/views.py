@@ -1,10 +1,11 @@
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.http import JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
 from tidsnok.org import scope
 from tidsnok.access.policy import visible
@@ -50,3 +51,16 @@ def healthz(request):
     if pending:
         return JsonResponse({"status": "error", "database": True, "migrations": "pending"}, status=503)
     return JsonResponse({"status": "ok", "database": True, "migrations": "applied"})
+
+
+@require_POST
+def set_language(request):
+    """The language button: remembered on the user as well as in the cookie, so
+    the choice follows her to other browsers and the e-mails she gets."""
+    from django.views.i18n import set_language as django_set_language
+
+    language = request.POST.get("language", "")
+    if request.user.is_authenticated and language in dict(settings.LANGUAGES):
+        request.user.language = language
+        request.user.save(update_fields=["language"])
+    return django_set_language(request)

@@ -11,7 +11,9 @@ from django.core.management.base import BaseCommand
 
 SUBCOMMANDS = {
     "audit": "tidsnok.audit.bench",
+    "absence": "tidsnok.absence.bench",
     "sweep": "tidsnok.notify.bench",
+    "load": "tidsnok.web.loadbench",
 }
 
 

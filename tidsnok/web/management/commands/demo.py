@@ -12,7 +12,9 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from tidsnok.absence.demo import load_demo_absence
 from tidsnok.org import services
+from tidsnok.web.demo_cases import load_demo_cases
 from tidsnok.org.models import Organisation, Role
 
 ORG_NAME = "Eksempel kommune"
@@ -124,4 +126,6 @@ class Command(BaseCommand):
             user = services.User.objects.get(email=email)
             if not Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists():
                 TOTP.activate(user, demo_totp_secret(email))
+        load_demo_absence(org)
+        load_demo_cases(org)
         return org

@@ -1,0 +1,68 @@
+"""`tidsnok generate --people N --years Y --seed S`: a realistic organisation, for load tests.
+
+Writes into the configured database (DATABASE_URL), through the rooms' own
+services (see tidsnok/web/generate.py). Use a database of its own: the
+organisation it makes is meant to be measured, not used.
+"""
+
+import os
+import secrets
+import time
+
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connection
+
+from tidsnok.web.generate import Generator, database_size
+
+
+class Command(BaseCommand):
+    help = ("Generate a deterministic, realistic organisation (units, people, roles, sick-leave history, cases, "
+            "whistleblowing reports) into the configured database; prints the time taken and the database size.")
+
+    def add_arguments(self, parser):
+        parser.add_argument("--people", type=int, default=2000, help="Number of people (default 2000).")
+        parser.add_argument("--years", type=float, default=1, help="Years of history up to today (default 1).")
+        parser.add_argument("--seed", type=int, default=1, help="Random seed (default 1); also names the organisation.")
+        parser.add_argument("--password", default=None,
+                            help="Password of every generated login (default TIDSNOK_DEMO_PASSWORD, else generated).")
+        parser.add_argument("--no-migrate", action="store_true",
+                            help="Do not run migrate and createcachetable first.")
+
+    def handle(self, *args, people, years, seed, password, no_migrate, **options):
+        if people < 30:
+            raise CommandError("--people must be at least 30")
+        if not 0 < years <= 20:
+            raise CommandError("--years must be more than 0 and at most 20")
+        password = password or os.environ.get("TIDSNOK_DEMO_PASSWORD") or ""
+        generated = not password
+        if generated:
+            password = "-".join(secrets.token_hex(3) for _ in range(3))
+        if not no_migrate:
+            call_command("migrate", verbosity=0, interactive=False)
+            call_command("createcachetable", verbosity=0)
+        started, cpu = time.perf_counter(), time.process_time()
+        generator = Generator(people=people, years=years, seed=seed, password=password,
+                              out=lambda line: self.stdout.write(line))
+        try:
+            org = generator.run()
+        except RuntimeError as exc:
+            raise CommandError(str(exc)) from exc
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+        s = generator.stats
+        rate = 100 * s.lost_days / s.possible_days if s.possible_days else 0
+        from tidsnok.audit.services import head
+
+        self.stdout.write(self.style.SUCCESS(f"«{org.name}» generated on {connection.vendor}"))
+        self.stdout.write(
+            f"  {s.people} people in {s.units} units; {s.episodes} absence episodes (sick-leave rate about "
+            f"{rate:.1f} % of working days), {s.sick_leave_cases} sick-leave cases, cases {s.cases}, "
+            f"{s.entries} entries and {s.measures} measures by hand, {s.reports} whistleblowing reports, "
+            f"{s.closed} cases closed, {s.flags_handled} frequent-absence flags handled"
+        )
+        if s.refused_count:
+            self.stdout.write(f"  {s.refused_count} steps refused by the services (first: {'; '.join(s.refused)})")
+        self.stdout.write(f"  audit events: {head()[0]}")
+        self.stdout.write(f"  time: {elapsed:.1f} s ({cpu:.1f} s CPU in this process)")
+        self.stdout.write(f"  database size: {database_size()}")
+        self.stdout.write(f"  password of every login: {password}" + (" (generated)" if generated else ""))
