@@ -12,7 +12,7 @@ NO_DIAGNOSIS = _("Never write a diagnosis or other medical details: tidsnok does
 
 
 class EpisodeForm(forms.Form):
-    person = forms.ModelChoiceField(queryset=None, label=_("Employee"))
+    person = forms.ModelChoiceField(queryset=None, label=_("Employee"), empty_label=_("Choose the employee"))
     start = forms.DateField(label=_("First day of absence"), widget=DATE)
     end = forms.DateField(label=_("Last day"), required=False, widget=DATE,
                           help_text=_("Leave empty while the absence lasts."))

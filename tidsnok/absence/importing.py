@@ -21,7 +21,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from tidsnok.absence import services
-from tidsnok.absence.models import Certification, Episode, WorkRelated
+from tidsnok.absence.models import Certification, Episode, GradePeriod, WorkRelated
 from tidsnok.access.policy import AccessDenied
 from tidsnok.audit.services import record
 from tidsnok.org import scope
@@ -166,10 +166,47 @@ def _check_against_database(rows: list[AbsenceRow], organisation_id: int) -> tup
     return people, errors
 
 
-def _existing_episode(row: AbsenceRow, person: Person) -> Episode | None:
-    if row.external_id:
-        return Episode.objects.filter(organisation_id=person.organisation_id, external_id=row.external_id).first()
-    return Episode.objects.filter(person=person, start=row.start, external_id="").first()
+@dataclass(frozen=True)
+class Existing:
+    """An episode already in the database, with what an import row is compared to."""
+
+    pk: int
+    start: date
+    end: date | None
+    certified: str
+    work_related: str
+    grade: int | None  # the latest grade
+
+
+@dataclass
+class ExistingEpisodes:
+    """The organisation's episodes, read once per import: by payroll id, and by
+    (person, first day) for those without one."""
+
+    by_external_id: dict[str, Existing] = field(default_factory=dict)
+    by_person_start: dict[tuple[int, date], Existing] = field(default_factory=dict)
+
+    @classmethod
+    def read(cls, organisation_id: int) -> "ExistingEpisodes":
+        latest_grade: dict[int, int] = {}
+        grades = GradePeriod.objects.filter(episode__organisation_id=organisation_id).order_by("episode_id", "from_date")
+        for episode_id, grade in grades.values_list("episode_id", "grade"):
+            latest_grade[episode_id] = grade  # the latest from_date wins
+        index = cls()
+        rows = Episode.objects.filter(organisation_id=organisation_id).values_list(
+            "pk", "external_id", "person_id", "start", "end", "certified", "work_related")
+        for pk, external_id, person_id, start, end, certified, work_related in rows:
+            item = Existing(pk, start, end, certified, work_related, latest_grade.get(pk))
+            if external_id:
+                index.by_external_id[external_id] = item
+            else:
+                index.by_person_start[(person_id, start)] = item
+        return index
+
+    def find(self, row: AbsenceRow, person: Person) -> Existing | None:
+        if row.external_id:
+            return self.by_external_id.get(row.external_id)
+        return self.by_person_start.get((person.pk, row.start))
 
 
 def import_episodes(actor, organisation, data: bytes, filename: str = "") -> ImportResult:
@@ -182,10 +219,13 @@ def import_episodes(actor, organisation, data: bytes, filename: str = "") -> Imp
     if errors:
         return ImportResult(errors=sorted(errors, key=RowError.sort_key))
     created, changed, unchanged = [], [], 0
-    with transaction.atomic():
+    with transaction.atomic(), services.one_run():
+        # Read once: no row of a file can match an episode another row creates
+        # (the keys in a file are unique), so this is what each row would find.
+        existing = ExistingEpisodes.read(organisation.pk)
         for row in sorted(rows, key=lambda r: (r.employee_number, r.start)):
             try:
-                outcome = _apply(actor, row, people[row.employee_number])
+                outcome = _apply(actor, row, people[row.employee_number], existing)
             except ValidationError as exc:
                 # Checked against the database inside the transaction (an overlap
                 # with an episode not in the file): report it, and write nothing.
@@ -207,20 +247,22 @@ def import_episodes(actor, organisation, data: bytes, filename: str = "") -> Imp
     return ImportResult(summary=summary)
 
 
-def _apply(actor, row: AbsenceRow, person: Person) -> str:
-    episode = _existing_episode(row, person)
-    if episode is None:
+def _apply(actor, row: AbsenceRow, person: Person, existing: ExistingEpisodes) -> str:
+    found = existing.find(row, person)
+    if found is None:
         services.register_episode(
             actor, person=person, start=row.start, end=row.end, grade=row.grade, certified=row.certified,
             work_related=row.work_related, external_id=row.external_id,
         )
         return "created"
     changes = {name: getattr(row, name) for name in ("start", "end", "certified", "work_related")
-               if getattr(episode, name) != getattr(row, name)}
-    current_grade = episode.grades.order_by("-from_date").values_list("grade", flat=True).first()
+               if getattr(found, name) != getattr(row, name)}
+    if not changes and found.grade == row.grade:
+        return "unchanged"
+    episode = Episode.objects.get(pk=found.pk)
     if changes:
         episode = services.update_episode(actor, episode, episode.version, **changes)
-    if current_grade != row.grade:
+    if found.grade != row.grade:
         # The file carries one grade for the whole episode.
         services.set_grade(actor, episode, episode.version, from_date=episode.start, grade=row.grade)
-    return "changed" if changes or current_grade != row.grade else "unchanged"
+    return "changed"

@@ -147,7 +147,8 @@ def sick_leave_statistics(
     employer period, long-term after."""
     result: dict[tuple[int, date], UnitMonth] = {}
     months = month_starts(first, last)
-    workdays = {m: working_days_in(calendar, max(m, first), min(_month_end(m), last)) for m in months}
+    month_end = {m: _month_end(m) for m in months}  # once, not per episode and month (docs/performance.md)
+    workdays = {m: working_days_in(calendar, max(m, first), min(month_end[m], last)) for m in months}
     for person_id, unit_id, percent, start_date, end_date in staff:
         share = percent / 100
         for m in months:
@@ -161,7 +162,7 @@ def sick_leave_statistics(
         share = ep.position_percent / 100
         ep_last = min(ep.end or last, last)
         for m in months:
-            m_first, m_last = max(m, first, ep.start), min(_month_end(m), ep_last)
+            m_first, m_last = max(m, first, ep.start), min(month_end[m], ep_last)
             if m_first > m_last:
                 continue
             cell = result.setdefault((ep.unit_id, m), UnitMonth(ep.unit_id, m))

@@ -2,11 +2,14 @@
 state change, an entry on the case's timeline, the audit event, and the spine's
 escalation and deadlines recomputed."""
 
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import date
+from typing import NamedTuple
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Max, Q
+from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -41,8 +44,41 @@ def _today() -> date:
     return timezone.localdate()
 
 
+# Lookups that cannot change while one import runs (the actor's roles and the
+# people she may see, the organisation's settings) are made once per run inside
+# `one_run()`; outside it every call looks them up afresh.
+_run: ContextVar[dict | None] = ContextVar("absence_run", default=None)
+
+
+@contextmanager
+def one_run():
+    """Make the lookups above once for a batch of service calls (an import)."""
+    token = _run.set({})
+    try:
+        yield
+    finally:
+        _run.reset(token)
+
+
 def _role(actor) -> str:
-    return ",".join(sorted(scope.roles_of(actor))) if actor is not None else "system"
+    if actor is None:
+        return "system"
+    # Cached on the user object for the request (or the import run), like the scopes in org.scope.
+    cache = actor.__dict__.setdefault("_tidsnok_scope_cache", {})
+    key = ("absence_role", _today())
+    if key not in cache:
+        cache[key] = ",".join(sorted(scope.roles_of(actor)))
+    return cache[key]
+
+
+def _sees_person(actor, person: Person) -> bool:
+    memo = _run.get()
+    if memo is None:
+        return visible(actor, Person).filter(pk=person.pk).exists()
+    key = ("people", actor.pk)
+    if key not in memo:
+        memo[key] = frozenset(visible(actor, Person).values_list("pk", flat=True))
+    return person.pk in memo[key]
 
 
 def _may_manage_absence(actor, person: Person) -> bool:
@@ -51,17 +87,41 @@ def _may_manage_absence(actor, person: Person) -> bool:
         return True
     if scope.person_of(actor) == person and not scope.is_admin(actor):
         return False
-    if not visible(actor, Person).filter(pk=person.pk).exists():
+    if not _sees_person(actor, person):
         return False
     return bool(scope.managed_unit_ids(actor)) or scope.is_hr(actor) or scope.is_admin(actor)
 
 
 def _settings(organisation_id: int) -> AbsenceSettings:
+    memo = _run.get()
+    if memo is not None and ("settings", organisation_id) in memo:
+        return memo[("settings", organisation_id)]
     row, _created = AbsenceSettings.objects.get_or_create(organisation_id=organisation_id)
+    if memo is not None:
+        memo[("settings", organisation_id)] = row
     return row
 
 
-def _validate_episode(person, start, end, grade, certified, work_related, errors, exclude_pk=None):
+class Known(NamedTuple):
+    """One of the person's registered episodes, as the checks below need it."""
+
+    pk: int
+    start: date
+    end: date | None
+    period_start: date
+    case_id: int | None
+
+
+def _person_episodes(person, exclude_pk=None) -> list[Known]:
+    """The person's episodes, oldest first: one read serves the overlap check,
+    the employer period, the open case of the period and the recurrence check."""
+    rows = Episode.objects.filter(person=person).order_by("start")
+    if exclude_pk is not None:
+        rows = rows.exclude(pk=exclude_pk)
+    return [Known(*row) for row in rows.values_list("pk", "start", "end", "period_start", "case_id")]
+
+
+def _validate_episode(person, start, end, grade, certified, work_related, errors, exclude_pk=None, known=None):
     if start is None:
         errors.setdefault("start", []).append(_("Give the first day of absence."))
     if end is not None and start is not None and end < start:
@@ -73,24 +133,21 @@ def _validate_episode(person, start, end, grade, certified, work_related, errors
     if work_related not in WorkRelated.values:
         errors.setdefault("work_related", []).append(_("Choose whether the absence is work-related."))
     if start is not None and not errors.get("end"):
-        overlapping = Episode.objects.filter(person=person).filter(Q(end__isnull=True) | Q(end__gte=start))
-        if end is not None:
-            overlapping = overlapping.filter(start__lte=end)
-        if exclude_pk is not None:
-            overlapping = overlapping.exclude(pk=exclude_pk)
-        if overlapping.exists():
+        if known is None:
+            known = _person_episodes(person, exclude_pk)
+        if any((e.end is None or e.end >= start) and (end is None or e.start <= end)
+               for e in known if e.pk != exclude_pk):
             errors.setdefault("start", []).append(_("The absence overlaps another registered absence for this person."))
 
 
-def _earlier(person, before_pk=None):
-    rows = Episode.objects.filter(person=person).order_by("start")
-    if before_pk is not None:
-        rows = rows.exclude(pk=before_pk)
-    return [(e.start, e.end, e.period_start) for e in rows]
+def _earlier(person, before_pk=None, known=None):
+    rows = known if known is not None else _person_episodes(person, before_pk)
+    return [(e.start, e.end, e.period_start) for e in rows if e.pk != before_pk]
 
 
-def _summary(episode: Episode) -> dict:
-    grades = list(episode.grades.values_list("from_date", "grade"))
+def _summary(episode: Episode, grades=None) -> dict:
+    if grades is None:
+        grades = list(episode.grades.values_list("from_date", "grade"))
     return {
         "episode": episode.pk, "start": episode.start.isoformat(), "end": episode.end.isoformat() if episode.end else None,
         "grades": [[d.isoformat(), g] for d, g in grades], "certified": episode.certified,
@@ -98,43 +155,52 @@ def _summary(episode: Episode) -> dict:
     }
 
 
-def _case_for_period(episode: Episode) -> Case | None:
-    """The open follow-up case of the same employer period, if there is one."""
-    return (
-        Case.objects.filter(
-            kind=Kind.SICK_LEAVE, status=Status.OPEN, absence_episodes__person=episode.person,
-            absence_episodes__period_start=episode.period_start,
-        )
-        .order_by("-created_at")
-        .first()
-    )
+def _case_for_period(episode: Episode, known=None) -> Case | None:
+    """The open follow-up case of the same employer period, if there is one.
+    With the person's episodes at hand (`known`), only their cases are looked at."""
+    cases = Case.objects.filter(kind=Kind.SICK_LEAVE, status=Status.OPEN)
+    if known is not None:
+        ids = {e.case_id for e in known if e.case_id and e.period_start == episode.period_start}
+        if not ids:
+            return None
+        cases = cases.filter(pk__in=ids)
+    else:
+        cases = cases.filter(absence_episodes__person=episode.person,
+                             absence_episodes__period_start=episode.period_start)
+    return cases.order_by("-created_at").first()
 
 
-def _open_or_continue_case(actor, episode: Episode) -> Case:
-    case = _case_for_period(episode)
+_LOOK_UP = object()
+
+
+def _open_or_continue_case(actor, episode: Episode, case=_LOOK_UP) -> Case:
+    if case is _LOOK_UP:
+        case = _case_for_period(episode)
     if case is None:
         case = case_services.create_case(
             actor, episode.organisation_id, kind=Kind.SICK_LEAVE, concerns=[episode.person],
             source=Source.SICK_LEAVE, known_at=min(episode.period_start, _today()),
         )
-        FollowUpPlan.objects.get_or_create(case=case)
+        FollowUpPlan.objects.create(case=case)  # a new case has no plan yet
     Episode.objects.filter(pk=episode.pk).update(case=case)
     episode.case = case
     return case
 
 
-def _put_on_timeline(actor, episode: Episode, event: str):
+def _put_on_timeline(actor, episode: Episode, event: str, grades=None):
     if episode.case_id is None:
         return
     case_services.record_entry(
         actor, episode.case, kind=EntryKind.ABSENCE, occurred_on=min(episode.start, _today()),
-        data={"event": event, **_summary(episode)}, visibility=Visibility.SHARED,
+        data={"event": event, **_summary(episode, grades)}, visibility=Visibility.SHARED,
     )
 
 
-def _check_recurrence(actor, episode: Episode) -> RecurrenceFlag | None:
+def _check_recurrence(actor, episode: Episode, starts=None) -> RecurrenceFlag | None:
+    """`starts`: the first days of all the person's episodes, this one included, when at hand."""
     settings = _settings(episode.organisation_id)
-    starts = list(Episode.objects.filter(person=episode.person).values_list("start", flat=True))
+    if starts is None:
+        starts = list(Episode.objects.filter(person=episode.person).values_list("start", flat=True))
     on = episode.start
     if not rules.frequent_absence(starts, on, settings.frequent_episodes, settings.frequent_window_months):
         return None
@@ -159,10 +225,11 @@ def register_episode(actor, *, person: Person, start: date, end: date | None = N
     if not _may_manage_absence(actor, person):
         raise AccessDenied("register_episode")
     errors: dict[str, list[str]] = {}
-    _validate_episode(person, start, end, grade, certified, work_related, errors)
+    known = _person_episodes(person)
+    _validate_episode(person, start, end, grade, certified, work_related, errors, known=known)
     if errors:
         raise ValidationError(errors)
-    period_start = rules.period_start_for(start, _earlier(person))
+    period_start = rules.period_start_for(start, _earlier(person, known=known))
     episode = Episode.objects.create(
         organisation_id=person.organisation_id, person=person, start=start, end=end, certified=certified,
         work_related=work_related, period_start=period_start, external_id=external_id,
@@ -170,12 +237,13 @@ def register_episode(actor, *, person: Person, start: date, end: date | None = N
     if factors:
         episode.work_related_factors.set(Factor.objects.filter(organisation_id=person.organisation_id, code__in=list(factors)))
     GradePeriod.objects.create(episode=episode, from_date=start, grade=int(grade))
-    existing_case = _case_for_period(episode)
+    grades = [(start, int(grade))]
+    existing_case = _case_for_period(episode, known)
     if open_case or existing_case is not None or rules.needs_follow_up_case(certified, period_start, end, _today()):
-        _open_or_continue_case(actor, episode)
-    record(actor, "absence.episode_registered", episode, _summary(episode), role=_role(actor))
-    _put_on_timeline(actor, episode, "registered")
-    _check_recurrence(actor, episode)
+        _open_or_continue_case(actor, episode, existing_case)
+    record(actor, "absence.episode_registered", episode, _summary(episode, grades), role=_role(actor))
+    _put_on_timeline(actor, episode, "registered", grades)
+    _check_recurrence(actor, episode, [e.start for e in known] + [start])
     if episode.case_id:
         case_services.refresh_case(episode.case, actor)
     return episode

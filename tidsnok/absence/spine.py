@@ -20,14 +20,16 @@ def _episodes(case):
 
 
 def trigger_dates(case):
-    episodes = _episodes(case)
-    if not episodes:
+    # Called once per sick-leave rule on every recompute: two small reads, no model objects.
+    period_start = Episode.objects.filter(case=case).order_by("start").values_list("period_start", flat=True).first()
+    if period_start is None:
         return {}
-    nav_meetings = DialogueMeeting.objects.filter(case=case, kind__in=["dialogue_2", "dialogue_3"])
+    nav_meetings = DialogueMeeting.objects.filter(case=case, kind__in=["dialogue_2", "dialogue_3"]).values_list(
+        "pk", "planned_on")
     return {
-        "absence_start": [(None, 0, episodes[0].period_start)],
+        "absence_start": [(None, 0, period_start)],
         # One "updated plan to NAV" deadline per registered NAV meeting, keyed by the meeting.
-        "nav_meeting": [(None, m.pk, m.planned_on) for m in nav_meetings],
+        "nav_meeting": [(None, pk, planned_on) for pk, planned_on in nav_meetings],
     }
 
 
@@ -86,10 +88,10 @@ def _expected_event(deadline, case, entries):
 
 def _absence_over_before_due(deadline, case) -> str:
     """When the absence ended before a deadline fell due, the rest is no longer required."""
-    episodes = _episodes(case)
-    if not episodes or any(e.end is None for e in episodes):
+    ends = list(Episode.objects.filter(case=case).values_list("end", flat=True))
+    if not ends or any(end is None for end in ends):
         return ""
-    last_day = max(e.end for e in episodes)
+    last_day = max(ends)
     if last_day < deadline.due:
         return _("The absence ended on %(date)s, before this was due.") % {"date": last_day.strftime("%d.%m.%Y")}
     return ""

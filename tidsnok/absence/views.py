@@ -215,7 +215,8 @@ def _follow_up_context(request, case, participant_only):
         "plan_form": forms.PlanForm(initial=_plan_initial(versions)), "response_form": forms.PlanResponseForm(),
         "absent_form": forms.EmployeeAbsentForm(), "sent_form": forms.PlanSentForm(), "meeting_form": forms.MeetingForm(),
         "not_required_form": forms.NotRequiredForm(),
-        "held_forms": {m.pk: forms.MeetingHeldForm(initial={"version": m.version}) for m in meetings if not m.held_on},
+        "held_forms": {m.pk: forms.MeetingHeldForm(initial={"version": m.version}, auto_id=f"held{m.pk}-%s")
+                       for m in meetings if not m.held_on},
     }
 
 
@@ -294,7 +295,7 @@ def follow_up_action(request, case_id: int, action: str):
                 meeting = DialogueMeeting.objects.filter(case=case, pk=action.removeprefix("held-")).first()
                 if meeting is None:
                     raise Http404
-                form = forms.MeetingHeldForm(request.POST)
+                form = forms.MeetingHeldForm(request.POST, auto_id=f"held{meeting.pk}-%s")
                 context["held_forms"][meeting.pk] = form
                 if form.is_valid():
                     d = form.cleaned_data
