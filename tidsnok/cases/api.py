@@ -866,3 +866,35 @@ def participation_response(request, payload: ResponseIn, measure_id: int = Path(
     measure = get_visible_or_404(user, Measure, "participate", pk=measure_id)
     entry = services.respond_to_measure(user, measure, agrees=payload.agrees, comment=payload.comment)
     return Status(201, Entry.objects.select_related("author").get(pk=entry.pk))
+
+
+class PolicyIn(Schema):
+    offset: int = Field(..., ge=-365, le=365)
+    effective_from: date | None = None
+
+
+class PolicyOut(Schema):
+    rule: str
+    offset: int
+    effective_from: date
+
+
+@router.put(
+    "/rules/{rule_id}/policy",
+    response={200: PolicyOut, 400: ErrorOut, **NOT_FOUND, **AUTH_ERRORS, 422: ErrorOut},
+    summary="Change the organisation's offset of a policy rule (HR for the whole organisation); "
+            "applies to cases that start on or after `effective_from`",
+    tags=["deadlines"],
+)
+def set_policy(request, rule_id: str, payload: PolicyIn):
+    from tidsnok.deadlines import services as deadline_services
+
+    person = scope.person_of(request.auth)
+    if person is None:
+        raise AccessDenied("policy")
+    try:
+        row = deadline_services.set_rule_offset(request.auth, person.organisation, rule_id, payload.offset,
+                                                payload.effective_from)
+    except deadline_services.NotAllowed:
+        raise AccessDenied("policy")
+    return {"rule": row.rule_id, "offset": row.offset, "effective_from": row.effective_from}
