@@ -64,3 +64,16 @@ def test_a_closed_day_is_not_a_working_day_for_new_deadlines(world):
     case = case_services.open_case(world.user("marte"), kind=Kind.PSYCHOSOCIAL, concerns=[world.emil],
                                    description="x", source=Source.OBSERVED, known_at=TODAY)
     assert case.deadlines.get(rule_id="psychosocial.first_conversation").due == date(2027, 2, 9)
+
+
+def test_the_rules_page_shows_the_basis_and_lets_hr_change_a_policy(world, client):
+    from tests.conftest import enrol_totp
+
+    client.force_login(world.user("marte"))
+    page = client.get("/saker/regler/").content.decode()
+    assert "aml § 4-6 (3)" in page and "psychosocial.first_conversation" in page
+    assert client.post("/saker/regler/psychosocial.assessment/", {"offset": "7"}).status_code == 404
+    enrol_totp(world.user("hanne"))
+    client.force_login(world.user("hanne"))
+    assert client.post("/saker/regler/psychosocial.assessment/", {"offset": "7"}).status_code == 302
+    assert "(standard 10)" in client.get("/saker/regler/").content.decode() or "(default 10)" in client.get("/saker/regler/").content.decode()

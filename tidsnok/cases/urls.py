@@ -1,6 +1,6 @@
 from django.urls import path
 
-from tidsnok.cases import views
+from tidsnok.cases import rule_views, views
 
 app_name = "cases"
 
@@ -8,6 +8,8 @@ urlpatterns = [
     path("", views.case_list, name="list"),
     path("ny/", views.case_new, name="new"),
     path("mine/", views.my_cases, name="mine"),
+    path("regler/", rule_views.rule_list, name="rules"),
+    path("regler/<str:rule_id>/", rule_views.rule_change, name="rule_change"),
     path("<int:case_id>/", views.case_detail, name="detail"),
     path("<int:case_id>/oppforing/<slug:slug>/", views.add_entry, name="entry"),
     path("<int:case_id>/tiltak/", views.add_measure, name="measure_add"),
