@@ -103,3 +103,25 @@ def test_a_claim_of_retaliation_opens_a_case_with_hr_at_once(world):
     assert case.kind == Kind.HARASSMENT
     assert case.handlers.filter(role="hr").exists()
     assert Protection.objects.filter(person=world.ella, case=case).exists()
+
+
+def test_hr_protects_someone_known_to_be_about_to_report(world):
+    protection = retaliation.protect_about_to_report(world.user("hanne"), world.ella,
+                                                     "Ella sa i dag at hun vil varsle om turnusen.")
+    assert protection.reason == "about_to_report"
+    assert protection.case.restricted
+    checks = retaliation.report_change(world.user("hanne"), world.ella, change_type="hours", change_on=TODAY,
+                                       justification="Ny turnus.")
+    assert len(checks) == 1 and checks[0].protection == protection
+    with pytest.raises(AccessDenied):
+        retaliation.protect_about_to_report(world.user("hugo"), world.emil, "x")
+
+
+def test_the_api_protects_someone_about_to_report(world, client):
+    from tidsnok.access.services import create_token
+
+    raw = create_token(None, world.user("hanne"))[1]
+    response = client.post(f"/api/v1/people/{world.ella.pk}/protection", data={"note": "Vil varsle."},
+                           content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {raw}")
+    assert response.status_code == 201, response.content
+    assert Protection.objects.filter(person=world.ella, reason="about_to_report").exists()

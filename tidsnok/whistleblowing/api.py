@@ -340,6 +340,21 @@ def report_change(request, payload: ChangeIn, person_id: int = Path(..., ge=1, l
     return Status(202, {"message": _("The change is recorded.")})
 
 
+class ProtectionIn(Schema):
+    note: Text
+
+
+@router.post(
+    "/people/{person_id}/protection",
+    response={201: AcceptedOut, 400: ErrorOut, 404: ErrorOut, **AUTH_ERRORS, 422: ErrorOut},
+    summary="Protect someone known to be about to report (HR for the whole organisation)",
+)
+def protect_person(request, payload: ProtectionIn, person_id: int = Path(..., ge=1, le=MAX_ID)):
+    person = get_visible_or_404(request.auth, Person, pk=person_id)
+    retaliation.protect_about_to_report(request.auth, person, payload.note)
+    return Status(201, {"message": _("The person is protected by the retaliation watch.")})
+
+
 @router.get(
     "/retaliation-checks",
     response={200: list[CheckOut], **AUTH_ERRORS, 422: ErrorOut},

@@ -183,6 +183,25 @@ def claim_retaliation(actor, person: Person, description: str) -> Case:
     return case
 
 
+@transaction.atomic
+def protect_about_to_report(actor, person: Person, note: str) -> Protection:
+    """HR learns that someone is about to report (aml § 2 A-4 protects her
+    already): the protection gets a restricted case of its own, handled by the
+    HR adviser who recorded it, where any retaliation checks will land."""
+    if scope.hr_scope(actor) != scope.ALL or scope.organisation_id_of(actor) != person.organisation_id:
+        raise AccessDenied("protect")
+    if not (note or "").strip():
+        raise ValidationError({"note": [_("Say how it is known that the person is about to report.")]})
+    hr = scope.person_of(actor)
+    case = case_services.create_case(
+        actor, person.organisation_id, kind=Kind.WHISTLEBLOWING, concerns=[], unit=person.unit,
+        description=note, source=Source.OTHER, known_at=_today(), handlers=[(hr, "hr")], assign_manager=False,
+    )
+    protection = protect(actor, person, ProtectionReason.ABOUT_TO_REPORT, case)
+    record(actor, "retaliation.about_to_report", protection, {"case": case.pk, "note": note})
+    return protection
+
+
 # --- what the watch listens to ------------------------------------------------------------------
 
 
