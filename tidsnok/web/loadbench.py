@@ -5,8 +5,8 @@ feed and an API token to it while it runs: use a throwaway copy). It:
 
 1. picks realistic users of the largest organisation: the manager of its
    largest unit, the manager of a small unit (at least 10 people), an HR
-   adviser for the whole organisation (with TOTP) and an employee with a
-   sick-leave case;
+   adviser for the whole organisation (with TOTP) and an employee concerned
+   by a case;
 2. starts gunicorn on 127.0.0.1 (DEBUG off, several workers) with an access
    log of the server time of every request (gunicorn's %(D)s, microseconds);
 3. logs each user in through the real login form (TOTP for HR), as a browser;
@@ -35,6 +35,7 @@ import http.client
 import itertools
 import os
 import re
+import shutil
 import signal
 import socket
 import statistics
@@ -535,10 +536,16 @@ class LoadBench:
         server = None
         try:
             server = start_gunicorn(port, opts["workers"], env, log_dir, access_log)
-            wait_healthy(port, server)
+            try:
+                wait_healthy(port, server)
+            except CommandError as exc:
+                raise CommandError(f"{exc} (server log in {log_dir})") from exc
             for persona in personas:
                 persona.browser = Browser(port)
-                persona.browser.login(persona.user.email, self.password, persona.totp)
+                try:
+                    persona.browser.login(persona.user.email, self.password, persona.totp)
+                except HttpError as exc:
+                    raise CommandError(f"{exc}: is --password the one `tidsnok generate` printed?") from exc
             # One round of every journey first: lazy imports and caches in every worker.
             for _ in range(opts["workers"]):
                 for journey in journeys:
@@ -554,6 +561,8 @@ class LoadBench:
         for journey in journeys:
             self.measure_floor(journey, opts["floor_repeats"])
         self.report(journeys, elapsed, total)
+        if not any(j.error_samples for j in journeys):
+            shutil.rmtree(log_dir, ignore_errors=True)  # kept, and named in the report, when anything failed
 
     def read_access_log(self, path, journeys):
         by_key = {j.key: j for j in journeys}
