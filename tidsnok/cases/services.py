@@ -251,7 +251,19 @@ def evaluate_escalation(case, actor=None) -> None:
 # --- deadlines ----------------------------------------------------------------------------------
 
 
-def _trigger_starts(case, rule, measures, hr_day):
+def _room_trigger_dates(case) -> dict:
+    """The trigger dates the rooms above supply for this case, asked once per
+    recompute (each provider queries the database)."""
+    merged: dict[str, list] = {}
+    providers = [hooks.trigger_dates.get(case.kind), *hooks.extra_trigger_dates]
+    for provider in providers:
+        if provider is not None:
+            for trigger, starts in provider(case).items():
+                merged.setdefault(trigger, []).extend(starts)
+    return merged
+
+
+def _trigger_starts(case, rule, measures, hr_day, room_dates):
     """[(measure, sequence, start)] for one rule on this case."""
     if rule.trigger in ("known_at", "case_opened"):
         return [(None, 0, case.known_at)]
@@ -261,13 +273,7 @@ def _trigger_starts(case, rule, measures, hr_day):
         return [(m, 0, m.due) for m in measures if m.status != MeasureStatus.CANCELLED]
     if rule.trigger == "review":
         return [(None, 0, case.known_at)]  # later windows are added as earlier ones are met
-    starts = []
-    provider = hooks.trigger_dates.get(case.kind)
-    if provider is not None:
-        starts.extend(provider(case).get(rule.trigger, []))
-    for extra in hooks.extra_trigger_dates:
-        starts.extend(extra(case).get(rule.trigger, []))
-    return starts
+    return list(room_dates.get(rule.trigger, []))
 
 
 def recompute_deadlines(case) -> None:
@@ -290,6 +296,7 @@ def recompute_deadlines(case) -> None:
     hr_people = set(case.handlers.filter(role=HandlerRole.HR).values_list("person_id", flat=True))
     hr_day = timezone.localdate(case.hr_involved_at) if case.hr_involved_at else None
     closed_on = timezone.localdate(case.closed_at) if case.closed_at and not case.is_open else None
+    room_dates = _room_trigger_dates(case)
     existing = {(d.rule_id, d.measure_id, d.sequence): d for d in case.deadlines.all()}
     seen = set()
 
@@ -298,7 +305,7 @@ def recompute_deadlines(case) -> None:
             check = hooks.conditions.get(rule.condition)
             if check is None or not check(case):
                 continue
-        starts = list(_trigger_starts(case, rule, measures, hr_day))
+        starts = list(_trigger_starts(case, rule, measures, hr_day, room_dates))
         index = 0
         while index < len(starts):
             measure, sequence, start = starts[index]
