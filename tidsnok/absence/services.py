@@ -180,6 +180,7 @@ def _open_or_continue_case(actor, episode: Episode, case=_LOOK_UP) -> Case:
         case = case_services.create_case(
             actor, episode.organisation_id, kind=Kind.SICK_LEAVE, concerns=[episode.person],
             source=Source.SICK_LEAVE, known_at=min(episode.period_start, _today()),
+            refresh=False,  # every caller refreshes once the episode is linked
         )
         FollowUpPlan.objects.create(case=case)  # a new case has no plan yet
     Episode.objects.filter(pk=episode.pk).update(case=case)

@@ -35,12 +35,15 @@ def trigger_dates(case):
 
 def full_leave(case) -> bool:
     """Dialogue meeting 1 is required at 100 % leave, or on graded leave when a party asks."""
-    grades = GradePeriod.objects.filter(episode__case=case, grade__gte=100).exists()
-    return grades or MeetingRequest.objects.filter(case=case).exists()
+    def read():
+        grades = GradePeriod.objects.filter(episode__case=case, grade__gte=100).exists()
+        return grades or MeetingRequest.objects.filter(case=case).exists()
+    return hooks.memo(case, "absence.full_leave", read)
 
 
 def work_related(case) -> bool:
-    return Episode.objects.filter(case=case).exclude(work_related=WorkRelated.NO).exists()
+    return hooks.memo(case, "absence.work_related",
+                      lambda: Episode.objects.filter(case=case).exclude(work_related=WorkRelated.NO).exists())
 
 
 def _first(entries, predicate):
@@ -88,7 +91,7 @@ def _expected_event(deadline, case, entries):
 
 def _absence_over_before_due(deadline, case) -> str:
     """When the absence ended before a deadline fell due, the rest is no longer required."""
-    ends = list(Episode.objects.filter(case=case).values_list("end", flat=True))
+    ends = hooks.memo(case, "absence.ends", lambda: list(Episode.objects.filter(case=case).values_list("end", flat=True)))
     if not ends or any(end is None for end in ends):
         return ""
     last_day = max(ends)

@@ -32,3 +32,17 @@ on_party_added: list[Callable] = []
 case_pages: dict[str, Callable] = {}
 # kind -> fn(case, user) -> dict: the kind's own data shown with the case (episodes, plan versions)
 case_details: dict[str, Callable] = {}
+
+
+def memo(case, key: str, compute: Callable):
+    """Within one deadline recompute, compute a hook's read of the database once.
+
+    recompute_deadlines() asks the condition and not-required hooks once per rule
+    or per deadline, and nothing they read changes during the recompute. Outside a
+    recompute (no memo on the case) the value is simply computed."""
+    cache = getattr(case, "_recompute_memo", None)
+    if cache is None:
+        return compute()
+    if key not in cache:
+        cache[key] = compute()
+    return cache[key]

@@ -276,6 +276,14 @@ def _trigger_starts(case, rule, measures, hr_day, room_dates):
     return list(room_dates.get(rule.trigger, []))
 
 
+_DEADLINE_STATE = ("rule_version", "title_nb", "title_en", "basis", "duty_basis", "responsible", "expected_event",
+                   "start", "due", "explanation", "status", "met_on", "met_by_id", "status_reason")
+
+
+def _deadline_state(row: Deadline) -> tuple:
+    return tuple(getattr(row, name) for name in _DEADLINE_STATE)
+
+
 def recompute_deadlines(case) -> None:
     """Bring the case's Deadline rows in line with the rules and the entries.
 
@@ -283,6 +291,14 @@ def recompute_deadlines(case) -> None:
     with the organisation's overrides from that date: a later policy change never
     rewrites an old case."""
     case.refresh_from_db()
+    case._recompute_memo = {}  # see hooks.memo
+    try:
+        _recompute_deadlines(case)
+    finally:
+        del case._recompute_memo
+
+
+def _recompute_deadlines(case) -> None:
     org_id = case.organisation_id
     rule_list = rules_for(case.kind, case.known_at, overrides_map(org_id))
     calendar = calendar_for(org_id)
@@ -314,6 +330,7 @@ def recompute_deadlines(case) -> None:
             key = (rule.id, measure.pk if measure else None, sequence)
             seen.add(key)
             row = existing.get(key) or Deadline(case=case, rule_id=rule.id, measure=measure, sequence=sequence)
+            before = _deadline_state(row) if row.pk else None
             row.rule_version = rule.version
             row.title_nb, row.title_en = rule.title_nb, rule.title_en
             row.basis, row.duty_basis = rule.basis, rule.duty_basis
@@ -338,8 +355,10 @@ def recompute_deadlines(case) -> None:
                     row.status = rules.status_for(row.due, met_on, closed_on, _today())
                     row.met_on, row.met_by = met_on, entry
                     row.status_reason = _("The case was closed.") if row.status in ("missed", "not_required") else ""
-            row.updated_at = timezone.now()
-            row.save()
+            # Most recomputes change nothing on most rows: write only what changed.
+            if before is None or _deadline_state(row) != before:
+                row.updated_at = timezone.now()
+                row.save()
             if rule.repeat and row.met_on is not None and case.is_open:
                 starts.append((None, sequence + 1, row.met_on))
     # Deadlines whose trigger disappeared (a cancelled measure removed, a condition no
@@ -415,7 +434,7 @@ def create_case(actor, organisation_id: int, *, kind: str, concerns: list[Person
                 parties: list[tuple[Person, str]] = (), factors: list[str] = (), description: str = "",
                 source: str = Source.OTHER, known_at: date, known_at_reason: str = "",
                 raised_by: Person | None = None, handlers: list[tuple[Person, str]] = (),
-                unit=None, assign_manager: bool = True, day_only: bool = False) -> Case:
+                unit=None, assign_manager: bool = True, day_only: bool = False, refresh: bool = True) -> Case:
     """Create a case of any kind on the spine. For rooms above the spine (sick
     leave, whistleblowing) whose own services have already checked the actor;
     `actor` may be None for what the system does by itself (an import, the
@@ -424,7 +443,11 @@ def create_case(actor, organisation_id: int, *, kind: str, concerns: list[Person
     `day_only`: the case's timestamps (created, entries, handlers, parties,
     exclusions) keep the date only, midnight local time: an anonymous report,
     where a time of day could tell who wrote it. The caller wraps the call in
-    audit.services.day_only() so that the audit events say no more."""
+    audit.services.day_only() so that the audit events say no more.
+
+    `refresh=False`: the caller links its own records to the case first and then
+    calls refresh_case(); escalation and deadlines computed before that link would
+    be thrown away at once."""
     actor_person = scope.person_of(actor) if actor is not None else None
     first = concerns[0] if concerns else None
     case = Case.objects.create(
@@ -476,7 +499,8 @@ def create_case(actor, organisation_id: int, *, kind: str, concerns: list[Person
         "concerns": [p.pk for p in concerns], "parties": [[p.pk, r] for p, r in parties],
         "factors": sorted(factors), "description": description, "reason": known_at_reason,
     })
-    _after_change(case, actor)
+    if refresh:
+        _after_change(case, actor)
     if day_only:
         keep_day_only(case)
     return case
