@@ -1,4 +1,7 @@
+from django.http import JsonResponse
 from django.urls import include, path
+from django.utils.translation import gettext as _
+from django.views import defaults
 
 from tidsnok.api import api
 from tidsnok.web import views as web_views
@@ -17,3 +20,13 @@ urlpatterns = [
     path("", include("tidsnok.notify.urls")),
     path("", include("tidsnok.web.urls")),
 ]
+
+
+def not_found(request, exception):
+    # An API client that mistypes a path should get the API's JSON error, not an HTML page.
+    if request.path.startswith("/api/"):
+        return JsonResponse({"message": _("Not found.")}, status=404)
+    return defaults.page_not_found(request, exception)
+
+
+handler404 = not_found
