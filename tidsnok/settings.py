@@ -66,6 +66,8 @@ def env_secret(name: str) -> str:
 
 DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = env_secret("SECRET_KEY")
+# Earlier keys, still accepted for sessions and signed links while SECRET_KEY is rotated.
+SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS")
 # The audit chain is keyed separately so that leaking SECRET_KEY does not let
 # anyone rewrite history undetected, and rotating SECRET_KEY keeps the chain valid.
 AUDIT_KEY = env_secret("AUDIT_KEY")
