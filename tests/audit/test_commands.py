@@ -8,14 +8,28 @@ from django.core.management.base import CommandError
 from django.utils import timezone
 
 from tests.audit.conftest import delete_event, flip_action, python, tidsnok
-from tidsnok.audit.models import AuditEvent
-from tidsnok.audit.services import head, record, verify_chain
+from tidsnok.audit.models import AuditCheckpoint, AuditEvent
+from tidsnok.audit.services import head, latest_checkpoint, record, verify_chain
 
 
-def test_verify_prints_count_and_head(events):
+def test_verify_prints_count_and_head_and_the_checkpoint_it_wrote(events):
     out = StringIO()
     call_command("audit", "verify", stdout=out)
-    assert out.getvalue().strip() == f"OK: 12 events, head {head()[1][:16]}"
+    assert out.getvalue().splitlines() == [f"OK: 12 events, head {head()[1][:16]}", "checkpoint written at event 12"]
+
+
+def test_verify_writes_a_checkpoint_at_the_head_when_the_chain_holds(events):
+    call_command("audit", "verify", stdout=StringIO())
+    checkpoint = latest_checkpoint()
+    assert (checkpoint.seq, checkpoint.hash) == head()
+    assert checkpoint.full_seq == 12
+
+
+def test_verify_writes_no_checkpoint_when_the_chain_is_broken(events):
+    flip_action(5)
+    with pytest.raises(CommandError):
+        call_command("audit", "verify")
+    assert not AuditCheckpoint.objects.exists()
 
 
 def test_verify_names_seq_time_action_and_reason_of_the_first_bad_event(events):
@@ -111,6 +125,7 @@ def test_bench_appends_and_verifies_in_a_throwaway_database(db):
     assert "verify: 40 events in " in lines and "(OK, head " in lines
     assert "floor:  bare HMAC-SHA256 over the same 40 canonical events" in lines
     assert "verify / floor: " in lines
+    assert "incremental: 100 events after the checkpoint at event 40 in " in lines and "(OK, head 140;" in lines
     assert AuditEvent.objects.count() == before  # nothing was written here
 
 

@@ -18,8 +18,8 @@ from pypdf import PdfReader
 from tests.conftest import enrol_totp
 from tidsnok.access.policy import AccessDenied
 from tidsnok.access.services import create_token
-from tidsnok.audit.models import AuditEvent
-from tidsnok.audit.services import head, verify_chain
+from tidsnok.audit.models import AuditCheckpoint, AuditEvent
+from tidsnok.audit.services import head, record, verify_chain
 from tidsnok.cases import services
 from tidsnok.cases.models import Entry, EntryKind, Kind, MeasureKind, MeasureStatus, Source, Visibility
 from tidsnok.reports.case_pdf import export_case_pdf
@@ -208,6 +208,99 @@ def test_a_character_the_fonts_lack_still_exports(world, clock):
     )
     text = pdf_text(export_case_pdf(world.user("marte"), case, "nb").content)
     assert "Stemningen er god" in text and "men travel." in text
+
+
+# --- verifying from a checkpoint ----------------------------------------------------------------
+
+
+def _other_activity(world, count=3):
+    """Events elsewhere in the installation after the checkpoint."""
+    for i in range(count):
+        record(world.user("marte"), "org.person.changed", data={"n": i}, object_type="org.person", object_id=str(i))
+
+
+def test_the_pdf_names_the_checkpoint_and_the_events_verified_now(world, full_case, clock):
+    checkpoint = verify_chain(checkpoint=True).saved_checkpoint  # the nightly `tidsnok audit verify`
+    clock.move_to(at(24, 9, 30))
+    _other_activity(world)
+    seq, _ = head()
+    assert seq > checkpoint.seq + 1
+    exported = export_case_pdf(world.user("marte"), full_case, "nb")
+    text = flat(pdf_text(exported.content))
+    assert (
+        f"Revisjonskjeden er intakt. Alle hendelser til og med nr. {checkpoint.seq} ble kontrollert i sin helhet "
+        f"24.03.2026 08:00 (kontrollpunkt); hendelsene {checkpoint.seq + 1}–{seq} ble kontrollert nå, ved eksport."
+    ) in text
+    assert f"hendelse nr. {seq}" in text
+    assert exported.event.data["chain_checkpoint_seq"] == checkpoint.seq
+    assert exported.event.data["chain_head_seq"] == seq
+
+
+def test_the_pdf_names_a_checkpoint_advanced_since_the_full_verification(world, full_case, clock):
+    user = world.user("marte")
+    user.language = "en"
+    user.save(update_fields=["language"])
+    full = verify_chain(checkpoint=True).saved_checkpoint
+    clock.move_to(at(24, 9, 30))
+    _other_activity(world)
+    first = export_case_pdf(user, full_case)  # verifies from the full run's checkpoint, and advances it
+    assert first.event.data["chain_checkpoint_seq"] == full.seq
+    clock.move_to(at(24, 11, 0))
+    _other_activity(world)
+    seq, _ = head()
+    second = export_case_pdf(user, full_case)
+    text = flat(pdf_text(second.content))
+    advanced = first.event.seq - 1  # the first export verified up to the event before its own
+    assert (
+        f"The audit chain is intact. Every event up to no. {full.seq} was verified in full on 24.03.2026 08:00, "
+        f"those after it up to no. {advanced} in later checks, the last on 24.03.2026 09:30 (checkpoint); "
+        f"events {advanced + 1}–{seq} were verified now, at export."
+    ) in text
+    assert second.event.data["chain_checkpoint_seq"] == advanced
+
+
+def test_the_first_pdf_without_a_checkpoint_verifies_the_whole_chain(world, full_case):
+    seq, _ = head()
+    exported = export_case_pdf(world.user("marte"), full_case, "nb")
+    text = flat(pdf_text(exported.content))
+    assert f"Revisjonskjeden er kontrollert ved eksport og er intakt: {seq} hendelser stemmer." in text
+    assert exported.event.data["chain_checkpoint_seq"] == 0
+
+
+def test_a_tampered_event_after_the_checkpoint_is_reported_in_the_pdf(world, full_case, clock):
+    checkpoint = verify_chain(checkpoint=True).saved_checkpoint
+    _other_activity(world)
+    event = AuditEvent.objects.filter(seq__gt=checkpoint.seq).order_by("seq").first()
+    AuditEvent.objects.filter(pk=event.pk).update(data={"tampered": True})
+    exported = export_case_pdf(world.user("marte"), full_case, "nb")
+    text = flat(pdf_text(exported.content))
+    assert f"Revisjonskjeden er BRUTT ved hendelse {event.seq}: innholdet stemmer ikke med hashen." in text
+    assert (
+        f"Kontrollert fra kontrollpunktet ved hendelse {checkpoint.seq} (24.03.2026 08:00); "
+        "hendelsene før det ble ikke lest på nytt."
+    ) in text
+    assert exported.event.data["chain_verified"] is False
+
+
+def test_a_tampered_event_at_the_checkpoint_is_reported_in_the_pdf(world, full_case, clock):
+    checkpoint = verify_chain(checkpoint=True).saved_checkpoint
+    AuditEvent.objects.filter(seq=checkpoint.seq).update(action="case.tampered")
+    text = flat(pdf_text(export_case_pdf(world.user("marte"), full_case, "nb").content))
+    assert (
+        f"Revisjonskjeden er BRUTT ved hendelse {checkpoint.seq}: "
+        "den stemmer ikke lenger med kontrollpunktet ved denne hendelsen."
+    ) in text
+
+
+def test_a_tampered_checkpoint_makes_the_pdf_verify_the_whole_chain(world, full_case, clock):
+    checkpoint = verify_chain(checkpoint=True).saved_checkpoint
+    AuditCheckpoint.objects.filter(pk=checkpoint.pk).update(seq=checkpoint.seq + 50)
+    seq, _ = head()
+    exported = export_case_pdf(world.user("marte"), full_case, "nb")
+    text = flat(pdf_text(exported.content))
+    assert f"Revisjonskjeden er kontrollert ved eksport og er intakt: {seq} hendelser stemmer." in text
+    assert "kontrollpunkt" not in text
+    assert exported.event.data["chain_checkpoint_seq"] == 0
 
 
 # --- the audit event ----------------------------------------------------------------------------

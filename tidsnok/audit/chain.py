@@ -18,6 +18,26 @@ def link_hash(key: bytes, prev_hash: str, event: dict) -> str:
     return hmac.new(key, prev_hash.encode() + canonical(event), hashlib.sha256).hexdigest()
 
 
+# Prefixed to a checkpoint's canonical form before it is signed. A link's
+# message starts with 64 hex digits (the previous hash), so no checkpoint MAC
+# can ever be passed off as an event hash or the other way round.
+CHECKPOINT_DOMAIN = b"tidsnok.audit.checkpoint:"
+
+
+def checkpoint_body(seq, hash_, verified_at_iso, full_seq, full_verified_at_iso) -> dict:
+    return {
+        "seq": seq,
+        "hash": hash_,
+        "verified_at": verified_at_iso,
+        "full_seq": full_seq,
+        "full_verified_at": full_verified_at_iso,
+    }
+
+
+def checkpoint_mac(key: bytes, body: dict) -> str:
+    return hmac.new(key, CHECKPOINT_DOMAIN + canonical(body), hashlib.sha256).hexdigest()
+
+
 def event_body(seq, time_iso, actor_id, role, action, object_type, object_id, data) -> dict:
     return {
         "seq": seq,
@@ -48,8 +68,16 @@ class VerifyResult:
     head_hash: str = GENESIS
     problem: str = ""
     detail: dict = field(default_factory=dict)
+    # Set when the run started from a checkpoint: events up to and including
+    # this one were verified earlier; `checked` counts the events after it.
+    # 0 means the run recomputed the chain from the first event.
+    start_seq: int = 0
     # Filled in by audit.services: the stored event at first_bad_seq, if it exists.
     bad_event: object = None
+    # Filled in by audit.services: the checkpoint this run started from (None
+    # for a full run), and the checkpoint it wrote on success (None if none).
+    checkpoint: object = None
+    saved_checkpoint: object = None
 
 
 # How a chain can break, as named in VerifyResult.problem.
@@ -61,6 +89,8 @@ PROBLEMS = {
     "tail_missing": "the chain head says the log runs to event {head_seq}, but it ends at event {last_seq}",
     "head_mismatch": "the chain head does not match this event",
     "past_head": "the log runs past the chain head (event {head_seq}) to event {last_seq}",
+    "checkpoint_missing": "event {checkpoint_seq}, verified at a checkpoint, is no longer in the log",
+    "checkpoint_changed": "it no longer matches the checkpoint verified at this event",
 }
 
 
@@ -76,6 +106,7 @@ def verify(
     rows: Iterable[tuple],
     head: tuple[int, str],
     head_after: Callable[[], tuple[int, str]] | None = None,
+    checkpoint: tuple[int, str] | None = None,
 ) -> VerifyResult:
     """Recompute the chain over rows of (seq, body, prev_hash, hash) in seq order.
 
@@ -88,11 +119,38 @@ def verify(
     the rows; by default `head` again) must have caught up with them: a genuine
     event never exists without the head having moved to it in the same
     transaction, so an event past the later head was not written by tidsnok.
+
+    With `checkpoint` = (seq, hash) of an earlier verification, the rows start
+    at the checkpoint's event instead of the first one. That event must still
+    be there, hash to its own stored hash and carry the checkpoint's hash; the
+    events after it are then checked exactly as in a full run. The events
+    before it are not read: the result says so (`start_seq`).
     """
+    result = _verify(key, rows, head, head_after, checkpoint)
+    result.start_seq = checkpoint[0] if checkpoint is not None else 0
+    return result
+
+
+def _verify(key, rows, head, head_after, checkpoint) -> VerifyResult:
     head_seq, head_hash = head
     expected_prev = GENESIS
     expected_seq = 1
     checked = 0
+    rows = iter(rows)
+    if checkpoint is not None:
+        start_seq, start_hash = checkpoint
+        first = next(rows, None)
+        if first is None or first[0] != start_seq:
+            return _broken(0, start_seq, "checkpoint_missing", checkpoint_seq=start_seq)
+        _seq, body, prev_hash, stored_hash = first
+        # Its own hash is recomputed too: otherwise its content (or the link
+        # to the event before it) could be edited while the hash column stays.
+        if stored_hash != start_hash or link_hash(key, prev_hash, body) != stored_hash:
+            return _broken(0, start_seq, "checkpoint_changed", checkpoint_seq=start_seq)
+        if start_seq == head_seq and stored_hash != head_hash:
+            return _broken(0, start_seq, "head_mismatch")
+        expected_prev = stored_hash
+        expected_seq = start_seq + 1
     for seq, body, prev_hash, stored_hash in rows:
         if seq != expected_seq:
             if seq > expected_seq:
@@ -107,7 +165,7 @@ def verify(
         expected_prev = stored_hash
         expected_seq += 1
         checked += 1
-    last_seq = checked
+    last_seq = expected_seq - 1
     if last_seq < head_seq:
         return _broken(checked, last_seq + 1, "tail_missing", head_seq=head_seq, last_seq=last_seq)
     if last_seq > head_seq:

@@ -39,3 +39,32 @@ class AuditHead(models.Model):
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
     seq = models.BigIntegerField(default=0)
     hash = models.CharField(max_length=64, default="0" * 64)
+
+
+class AuditCheckpoint(models.Model):
+    """A signed note that the chain was verified up to event `seq`, whose hash
+    was then `hash`: later verifications start from it instead of event 1.
+
+    `mac` = HMAC-SHA256(AUDIT_KEY, the other fields), so a row edited or
+    inserted in the database without the key is ignored. Rows are only ever
+    added (two verifiers may add one each at the same moment); readers take
+    the highest `seq` whose mac holds.
+
+    `verified_at` is when the events up to `seq` were last checked. An
+    incremental verification only checks the events after the checkpoint it
+    started from, so `full_seq` and `full_verified_at` carry forward the last
+    verification that recomputed every event from the first: events 1..full_seq
+    at full_verified_at, the rest up to `seq` in later steps, the last at
+    verified_at.
+    """
+
+    seq = models.BigIntegerField()
+    hash = models.CharField(max_length=64)
+    verified_at = models.DateTimeField()
+    full_seq = models.BigIntegerField()
+    full_verified_at = models.DateTimeField()
+    mac = models.CharField(max_length=64)
+
+    class Meta:
+        indexes = [models.Index(fields=["-seq", "-id"])]
+        verbose_name = _("audit checkpoint")

@@ -4,15 +4,19 @@ import contextvars
 import hashlib
 import hmac
 import json
+import logging
+from collections.abc import Iterable, Mapping
 from contextlib import contextmanager
 from datetime import UTC
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from tidsnok.audit import chain
-from tidsnok.audit.models import AuditEvent, AuditHead
+from tidsnok.audit.models import AuditCheckpoint, AuditEvent, AuditHead
+
+logger = logging.getLogger(__name__)
 
 # Fields whose values never go into the log in clear. Their presence and a keyed
 # fingerprint are recorded, so a later dispute can check "was it this text?"
@@ -105,10 +109,11 @@ def _now():
     return now
 
 
-def record(actor, action: str, obj=None, data: dict | None = None, *, role: str = "",
-           object_type: str = "", object_id: str = "", sensitive=frozenset()) -> AuditEvent:
-    """Append one event. Call it inside the transaction of the change it records,
-    so the event exists exactly when the change does."""
+def _prepare(actor, action: str, obj=None, data: dict | None = None, *, role: str = "",
+             object_type: str = "", object_id: str = "", sensitive=frozenset()) -> tuple:
+    """An event's columns before it is chained: (actor_id, role, action,
+    object_type, object_id, masked data). Shared by record and record_many so
+    both write events of exactly the same form."""
     if obj is not None:
         object_type = object_type or obj._meta.label_lower
         object_id = object_id or str(obj.pk)
@@ -116,18 +121,58 @@ def record(actor, action: str, obj=None, data: dict | None = None, *, role: str 
     # Dates and decimals become strings now, so the stored JSON and the hashed
     # JSON are the same bytes when read back.
     masked = json.loads(json.dumps(mask(data, sensitive), default=str), parse_float=_stored_float)
+    return actor_id, role, action, object_type, str(object_id), masked
+
+
+def _chained(prev_hash: str, seq: int, prepared: tuple) -> AuditEvent:
+    """The event at `seq` after `prev_hash`, stamped now (after the head lock,
+    so times follow the chain's order), not yet saved."""
+    actor_id, role, action, object_type, object_id, masked = prepared
+    now = _now()
+    body = chain.event_body(seq, now.isoformat(), actor_id, role, action, object_type, object_id, masked)
+    digest = chain.link_hash(_key(), prev_hash, body)
+    return AuditEvent(
+        seq=seq, time=now, actor_id=actor_id, role=role, action=action, object_type=object_type,
+        object_id=object_id, data=masked, prev_hash=prev_hash, hash=digest,
+    )
+
+
+def record(actor, action: str, obj=None, data: dict | None = None, *, role: str = "",
+           object_type: str = "", object_id: str = "", sensitive=frozenset()) -> AuditEvent:
+    """Append one event. Call it inside the transaction of the change it records,
+    so the event exists exactly when the change does."""
+    prepared = _prepare(actor, action, obj, data, role=role, object_type=object_type,
+                        object_id=object_id, sensitive=sensitive)
     with transaction.atomic():
         head = _lock_head()
-        seq = head.seq + 1
-        now = _now()
-        body = chain.event_body(seq, now.isoformat(), actor_id, role, action, object_type, str(object_id), masked)
-        digest = chain.link_hash(_key(), head.hash, body)
-        event = AuditEvent.objects.create(
-            seq=seq, time=now, actor_id=actor_id, role=role, action=action, object_type=object_type,
-            object_id=str(object_id), data=masked, prev_hash=head.hash, hash=digest,
-        )
-        AuditHead.objects.filter(pk=1).update(seq=seq, hash=digest)
+        event = _chained(head.hash, head.seq + 1, prepared)
+        event.save(force_insert=True)
+        AuditHead.objects.filter(pk=1).update(seq=event.seq, hash=event.hash)
     return event
+
+
+def record_many(events: Iterable[Mapping]) -> list[AuditEvent]:
+    """Append several events in one go, in the order given: one head lock, the
+    hashes chained in Python, one bulk insert, one head update. Each item holds
+    `record`'s arguments by name (actor, action, obj, data, role, object_type,
+    object_id, sensitive), and the events are exactly those `record` would
+    write one by one. For bulk writers such as the synthetic-data generator;
+    call it inside the transaction of the changes it records."""
+    # Masked before the lock, as in record: the lock is held only for chaining.
+    prepared = [_prepare(**spec) for spec in events]
+    if not prepared:
+        return []
+    with transaction.atomic():
+        head = _lock_head()
+        created, prev_hash, seq = [], head.hash, head.seq
+        for item in prepared:
+            seq += 1
+            event = _chained(prev_hash, seq, item)
+            created.append(event)
+            prev_hash = event.hash
+        AuditEvent.objects.bulk_create(created)
+        AuditHead.objects.filter(pk=1).update(seq=seq, hash=prev_hash)
+    return created
 
 
 def record_access(actor, obj, *, role: str = "", reason: str = "") -> AuditEvent:
@@ -139,26 +184,133 @@ def record_access(actor, obj, *, role: str = "", reason: str = "") -> AuditEvent
 _CHAIN_COLUMNS = ("seq", "time", "actor_id", "role", "action", "object_type", "object_id", "data", "prev_hash", "hash")
 
 
-def chain_rows():
-    """Every event as (seq, body, prev_hash, hash), in seq order, read in chunks.
+def chain_rows(from_seq: int = 1):
+    """Every event from `from_seq` on as (seq, body, prev_hash, hash), in seq
+    order, read in chunks.
 
     Plain tuples rather than model instances: verifying reads every event, and
     building 100,000 model objects would cost more than the hashing."""
-    events = AuditEvent.objects.order_by("seq").values_list(*_CHAIN_COLUMNS).iterator(chunk_size=2000)
+    events = AuditEvent.objects.order_by("seq")
+    if from_seq > 1:
+        events = events.filter(seq__gte=from_seq)
+    events = events.values_list(*_CHAIN_COLUMNS).iterator(chunk_size=2000)
     for seq, time, actor_id, role, action, object_type, object_id, data, prev_hash, stored_hash in events:
         body = chain.event_body(seq, time.isoformat(), actor_id, role, action, object_type, object_id, data)
         yield seq, body, prev_hash, stored_hash
 
 
-def verify_chain() -> chain.VerifyResult:
-    """Recompute the whole chain. Safe while others write: the head is read
-    before the events and again after them (see chain.verify)."""
+def verify_chain(*, checkpoint: bool = False) -> chain.VerifyResult:
+    """Recompute the whole chain, from the first event. Safe while others write:
+    the head is read before the events and again after them (see chain.verify).
+
+    With `checkpoint=True` a successful run writes a checkpoint at the last
+    event it verified (`tidsnok audit verify` does), so that
+    verify_since_checkpoint() can start from there."""
+    started = timezone.now()
     before = head()
     result = chain.verify(_key(), chain_rows(), before, head_after=head)
     if not result.ok:
-        # For the report: when, what and by whom (None if the event is gone).
-        result.bad_event = AuditEvent.objects.select_related("actor").filter(seq=result.first_bad_seq).first()
+        _attach_bad_event(result)
+    elif checkpoint:
+        result.saved_checkpoint = save_checkpoint(
+            result.head_seq, result.head_hash, started, full_seq=result.head_seq, full_verified_at=started,
+        )
     return result
+
+
+def verify_since_checkpoint(*, advance: bool = True) -> chain.VerifyResult:
+    """Verify the chain from the newest valid checkpoint to the head.
+
+    Checks that the checkpoint's event is still there with the checkpoint's
+    hash (and still hashes to it), then every event after it exactly as
+    verify_chain does. The events before the checkpoint are not read again:
+    they were verified when the checkpoint was written; `result.checkpoint`
+    says up to which event and when, and `result.start_seq` is its seq.
+    Without a valid checkpoint this is verify_chain() (`result.checkpoint` is
+    None). With `advance`, a successful run writes a checkpoint at the last
+    event it verified, so the next run only reads the events after that
+    (best effort: a checkpoint that cannot be written is logged, not raised)."""
+    base = latest_checkpoint()
+    started = timezone.now()
+    before = head()
+    if base is None:
+        result = chain.verify(_key(), chain_rows(), before, head_after=head)
+    else:
+        result = chain.verify(
+            _key(), chain_rows(from_seq=base.seq), before, head_after=head, checkpoint=(base.seq, base.hash),
+        )
+        result.checkpoint = base
+    if not result.ok:
+        _attach_bad_event(result)
+        return result
+    if advance and result.head_seq > (base.seq if base else 0):
+        # A checkpoint resting on a full run carries that run forward; a run
+        # from no checkpoint was itself a full run.
+        full_seq, full_at = (base.full_seq, base.full_verified_at) if base else (result.head_seq, started)
+        try:
+            result.saved_checkpoint = save_checkpoint(
+                result.head_seq, result.head_hash, started, full_seq=full_seq, full_verified_at=full_at,
+            )
+        except DatabaseError:
+            # Only an optimisation: the verification itself stands, and the
+            # next run starts from the older checkpoint.
+            logger.warning("audit checkpoint not written", exc_info=True)
+    return result
+
+
+def _attach_bad_event(result: chain.VerifyResult) -> None:
+    # For the report: when, what and by whom (None if the event is gone).
+    result.bad_event = AuditEvent.objects.select_related("actor").filter(seq=result.first_bad_seq).first()
+
+
+def _checkpoint_mac(seq: int, hash_: str, verified_at, full_seq: int, full_verified_at) -> str:
+    body = chain.checkpoint_body(seq, hash_, verified_at.isoformat(), full_seq, full_verified_at.isoformat())
+    return chain.checkpoint_mac(_key(), body)
+
+
+def checkpoint_is_valid(checkpoint: AuditCheckpoint) -> bool:
+    expected = _checkpoint_mac(
+        checkpoint.seq, checkpoint.hash, checkpoint.verified_at, checkpoint.full_seq, checkpoint.full_verified_at,
+    )
+    return hmac.compare_digest(expected, checkpoint.mac)
+
+
+def save_checkpoint(seq: int, hash_: str, verified_at, *, full_seq: int, full_verified_at) -> AuditCheckpoint | None:
+    """Add a signed checkpoint: the chain was verified up to event `seq` (hash
+    `hash_`) at `verified_at`, resting on a full verification of events
+    1..full_seq at `full_verified_at`. Only call it after a verification that
+    succeeded. Nothing to note for an empty log (returns None).
+
+    A plain insert, no lock: two verifiers saving at once add two rows, each
+    true, and readers take the highest seq."""
+    if seq <= 0:
+        return None
+    # Microseconds as the database keeps them, in UTC: the mac is checked
+    # against the times read back, which must give the same isoformat.
+    verified_at = verified_at.astimezone(UTC)
+    full_verified_at = full_verified_at.astimezone(UTC)
+    mac = _checkpoint_mac(seq, hash_, verified_at, full_seq, full_verified_at)
+    with transaction.atomic():
+        return AuditCheckpoint.objects.create(
+            seq=seq, hash=hash_, verified_at=verified_at, full_seq=full_seq,
+            full_verified_at=full_verified_at, mac=mac,
+        )
+
+
+# How many checkpoints latest_checkpoint() reads at most before giving up:
+# rows with a bad mac only come from tampering, and should not make every
+# verification scan an ever longer table.
+_CHECKPOINT_SCAN = 100
+
+
+def latest_checkpoint() -> AuditCheckpoint | None:
+    """The checkpoint with the highest seq whose mac holds, or None. Rows whose
+    mac does not hold (edited or inserted without AUDIT_KEY) are skipped."""
+    for checkpoint in AuditCheckpoint.objects.order_by("-seq", "-id")[:_CHECKPOINT_SCAN]:
+        if checkpoint_is_valid(checkpoint):
+            return checkpoint
+        logger.warning("audit checkpoint %s (event %s) has a bad mac: ignored", checkpoint.pk, checkpoint.seq)
+    return None
 
 
 def head() -> tuple[int, str]:

@@ -10,7 +10,10 @@ How it is built:
 - `export_case_pdf()` is the one entry point. It checks `can(actor, "export", case)`
   (handler-level access), collects the case into plain JSON-ready data with
   every text already worded in the reader's language, verifies the audit chain
-  (after the read, so the head it names covers everything shown), compiles the
+  (after the read, so the head it names covers everything shown; from the newest
+  signed checkpoint on, not from event 1, so the cost is the events since the
+  last export or `tidsnok audit verify`, and the text says which events were
+  verified when), compiles the
   typst template with that data, and writes the `case.exported`
   audit event carrying the SHA-256 of the file, so a PDF shown later can be
   checked against the log. A failed build writes no event and returns nothing.
@@ -44,7 +47,7 @@ from django.utils import timezone, translation
 from tidsnok.access.policy import AccessDenied, can, visible
 from tidsnok.audit.models import AuditEvent
 from tidsnok.audit.services import head as chain_head
-from tidsnok.audit.services import record, verify_chain
+from tidsnok.audit.services import record, verify_since_checkpoint
 from tidsnok.cases.models import (
     Case,
     DeadlineStatus,
@@ -179,6 +182,20 @@ TEXT = {
         "no_participants": "Ingen samtaler eller innspill registrert.",
         "chain_ok": "Revisjonskjeden er kontrollert ved eksport og er intakt: {n} hendelser stemmer.",
         "chain_broken": "Revisjonskjeden er BRUTT ved hendelse {seq}: {reason}.",
+        "chain_since_full": (
+            "Revisjonskjeden er intakt. Alle hendelser til og med nr. {seq} ble kontrollert i sin helhet {at} "
+            "(kontrollpunkt)"
+        ),
+        "chain_since_steps": (
+            "Revisjonskjeden er intakt. Alle hendelser til og med nr. {full_seq} ble kontrollert i sin helhet "
+            "{full_at}, de påfølgende til og med nr. {seq} i senere kontroller, sist {at} (kontrollpunkt)"
+        ),
+        "chain_tail": "; hendelsene {first}–{head} ble kontrollert nå, ved eksport.",
+        "chain_tail_one": "; hendelse {head} ble kontrollert nå, ved eksport.",
+        "chain_tail_none": "; ingen hendelser er lagt til siden.",
+        "chain_broken_since": (
+            " Kontrollert fra kontrollpunktet ved hendelse {seq} ({at}); hendelsene før det ble ikke lest på nytt."
+        ),
         "chain_head": "Kjedens hode ved eksport",
         "event_no": "hendelse nr.",
         "hash": "hash",
@@ -313,6 +330,19 @@ TEXT = {
         "no_participants": "No conversations or contributions recorded.",
         "chain_ok": "The audit chain was verified at export and is intact: {n} events check out.",
         "chain_broken": "The audit chain is BROKEN at event {seq}: {reason}.",
+        "chain_since_full": (
+            "The audit chain is intact. Every event up to no. {seq} was verified in full on {at} (checkpoint)"
+        ),
+        "chain_since_steps": (
+            "The audit chain is intact. Every event up to no. {full_seq} was verified in full on {full_at}, "
+            "those after it up to no. {seq} in later checks, the last on {at} (checkpoint)"
+        ),
+        "chain_tail": "; events {first}–{head} were verified now, at export.",
+        "chain_tail_one": "; event {head} was verified now, at export.",
+        "chain_tail_none": "; no events have been added since.",
+        "chain_broken_since": (
+            " Checked from the checkpoint at event {seq} ({at}); the events before it were not read again."
+        ),
         "chain_head": "Chain head at export",
         "event_no": "event no.",
         "hash": "hash",
@@ -450,6 +480,10 @@ CHAIN_PROBLEMS = {
         "tail_missing": "kjedens hode sier at loggen går til hendelse {head_seq}, men den slutter ved {last_seq}",
         "head_mismatch": "kjedens hode stemmer ikke med den",
         "past_head": "loggen går forbi kjedens hode (hendelse {head_seq}) til hendelse {last_seq}",
+        "checkpoint_missing": (
+            "hendelse {checkpoint_seq}, kontrollert ved et kontrollpunkt, finnes ikke lenger i loggen"
+        ),
+        "checkpoint_changed": "den stemmer ikke lenger med kontrollpunktet ved denne hendelsen",
     },
 }
 
@@ -509,14 +543,44 @@ class Verification:
     head_seq: int
     head_hash: str
     text: str
+    # The checkpoint the verification started from (0: the whole chain was
+    # recomputed now).
+    checkpoint_seq: int = 0
+
+
+def _checkpoint_text(t: dict, checkpoint) -> str:
+    """What the checkpoint vouches for: the last full recomputation and, if
+    the checkpoint was advanced since by incremental checks, the last of those."""
+    if checkpoint.full_seq >= checkpoint.seq:
+        return t["chain_since_full"].format(seq=checkpoint.seq, at=_dt(checkpoint.verified_at))
+    return t["chain_since_steps"].format(
+        full_seq=checkpoint.full_seq, full_at=_dt(checkpoint.full_verified_at),
+        seq=checkpoint.seq, at=_dt(checkpoint.verified_at),
+    )
 
 
 def _verification(lang: str) -> Verification:
+    """Verify the audit chain from the newest checkpoint to the head (the
+    whole chain if there is none) and say exactly that: which events were
+    verified when, and which now. Advances the checkpoint, so the next export
+    reads only the events after this one."""
     t = TEXT[lang]
-    result = verify_chain()
+    result = verify_since_checkpoint()
+    checkpoint = result.checkpoint
+    checkpoint_seq = checkpoint.seq if checkpoint is not None else 0
     if result.ok:
-        text = t["chain_ok"].format(n=result.checked)
-        return Verification(True, result.checked, result.head_seq, result.head_hash, text)
+        if checkpoint is None:
+            text = t["chain_ok"].format(n=result.checked)
+        else:
+            first = checkpoint.seq + 1
+            if result.head_seq < first:
+                tail = t["chain_tail_none"]
+            elif result.head_seq == first:
+                tail = t["chain_tail_one"].format(head=result.head_seq)
+            else:
+                tail = t["chain_tail"].format(first=first, head=result.head_seq)
+            text = _checkpoint_text(t, checkpoint) + tail
+        return Verification(True, result.checked, result.head_seq, result.head_hash, text, checkpoint_seq)
     seq, digest = chain_head()
     problem = result.problem
     if problem == "missing" and result.detail.get("missing_from") == result.detail.get("missing_to"):
@@ -524,7 +588,9 @@ def _verification(lang: str) -> Verification:
     problems = CHAIN_PROBLEMS.get(lang)
     reason = problems[problem].format(**result.detail) if problems and problem in problems else result.reason
     text = t["chain_broken"].format(seq=result.first_bad_seq, reason=reason)
-    return Verification(False, result.checked, seq, digest, text)
+    if checkpoint is not None:
+        text += t["chain_broken_since"].format(seq=checkpoint.seq, at=_dt(checkpoint.verified_at))
+    return Verification(False, result.checked, seq, digest, text, checkpoint_seq)
 
 
 def _people(ids) -> dict[int, str]:
@@ -929,6 +995,8 @@ def export_case_pdf(actor, case: Case, lang: str | None = None) -> ExportedPdf:
         {
             "format": "pdf", "language": lang, "sha256": digest, "bytes": len(content),
             "chain_head_seq": verification.head_seq, "chain_verified": verification.ok,
+            # Verified from this checkpoint on (0: the whole chain, at export).
+            "chain_checkpoint_seq": verification.checkpoint_seq,
         },
         role=",".join(sorted(scope.roles_of(actor))),
     )

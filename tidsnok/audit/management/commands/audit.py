@@ -1,10 +1,14 @@
 """`tidsnok audit verify`: recompute the audit chain and name the first bad event.
 
 Exit status 0 when the chain holds, 1 when it does not, so cron or a monitoring
-check can run it. Note the printed head hash somewhere outside the database
-(a ticket, a log server): a chain can only prove that nothing before a head
-you wrote down has changed, since someone who can rewrite the head row can also
-cut off the newest events.
+check can run it. When it holds, it writes a signed checkpoint at the head, from
+which the case PDF's verification starts: run it daily, so that each PDF only
+re-reads the events since then and the full recomputation is at most a day old.
+
+Note the printed head hash somewhere outside the database (a ticket, a log
+server): a chain can only prove that nothing before a head you wrote down has
+changed, since someone who can rewrite the head row can also cut off the newest
+events.
 """
 
 from django.core.management.base import BaseCommand, CommandError
@@ -34,7 +38,8 @@ class Command(BaseCommand):
         subcommands.add_parser(
             "verify",
             help="Recompute the chain; exit 1 and name the first bad event if it does not match.",
-            description="Recompute the hash chain over every audit event. Exit status 0 when it holds, 1 when not.",
+            description="Recompute the hash chain over every audit event. Exit status 0 when it holds, 1 when not. "
+            "When it holds, write a checkpoint that later incremental verifications (the case PDF) start from.",
         )
 
     def handle(self, *args, subcommand, **options):
@@ -43,7 +48,9 @@ class Command(BaseCommand):
             self.verify()
 
     def verify(self):
-        result = verify_chain()
+        result = verify_chain(checkpoint=True)
         if not result.ok:
             raise CommandError(describe_failure(result), returncode=1)
         self.stdout.write(f"OK: {result.checked} events, head {result.head_hash[:HASH_PREFIX]}")
+        if result.saved_checkpoint is not None:
+            self.stdout.write(f"checkpoint written at event {result.saved_checkpoint.seq}")
