@@ -1,8 +1,6 @@
 """`tidsnok generate`: a deterministic, realistic organisation for load tests and capacity planning.
 
-Everything is written through the rooms' own services, as the application would
-write it, so that the audit chain, the deadlines, the timelines and the
-reminders' inputs are what real use would leave behind:
+What it builds:
 
 - org: a unit tree root > sector > department > unit (10-40 people per unit),
   a staff sector with an HR department, managers of every unit (deputies in
@@ -19,27 +17,48 @@ reminders' inputs are what real use would leave behind:
   meeting 1, job-side measures), in time or late, and closes when the absence
   is over; frequent-absence flags are raised, and half of them handled.
 - cases: psychosocial concerns, conflicts, harassment and violence incidents
-  opened by the manager with "when I first knew" in the past, with
-  conversations, assessments, measures, follow-ups and conclusions dated when
-  they happened (in time or late), some closed.
+  (at least one of each kind) opened by the manager with "when I first knew"
+  in the past, with conversations, assessments, measures, follow-ups and
+  conclusions dated when they happened (in time or late), some closed.
 - whistleblowing: reports through the channel (named, confidential and
   anonymous), acknowledged, assessed, investigated, some closed with feedback.
 
+How it is written (the issue allows "through the same services, or in bulk
+with the same chain rules"):
+
+- In bulk, where one change is a few plain rows: units, people, logins and
+  roles, and the absence episodes that stay outside any follow-up case (about
+  nine in ten: short self-certified and doctor-certified ones), with their
+  grade, work-related factors and frequent-absence flags. The rows are what
+  the services would write (tidsnok.org.services, absence.services.
+  register_episode, whose rules from absence.rules decide the employer period,
+  whether a case opens and when a flag is raised), and so are the audit events:
+  the same actions, payloads, actor (None) and role, appended to the chain in
+  the order of the changes (`append_events`, the one place that writes them).
+- Through the services, where a change reaches the case spine (timelines,
+  deadlines, escalation): every episode that opens or continues a follow-up
+  case, grade changes, the managers' handling of flags, the whole follow-up
+  (plans, sendings, meetings, measures, closing), the other cases and the
+  whistleblowing reports. The bulk rows are written first, so the service
+  sees the history it decides on (see absence_history).
+
+Work is committed in chunks (about CHUNK_PEOPLE people, or CHUNK_CASES cases,
+per transaction; the services' own transactions become savepoints), which
+keeps commits and SQLite's checkpoints from dominating the run, and progress
+is printed per chunk with the elapsed time.
+
 Dates are passed explicitly (no clock travel): what happened in the past is
 dated in the past (known_at, occurred_on, start, made_on, held_on); what the
-services stamp themselves (created_at, recorded_at, closed_at and the audit
-events' times) is the time of the run. The same seed on the same day gives the
-same organisation.
-
-Each unit's people and history are written in one transaction (the services'
-own transactions become savepoints), which keeps PostgreSQL's commits and
-SQLite's checkpoints from dominating the run.
+services stamp themselves (created_at, recorded_at, closed_at, raised_on and
+the audit events' times) is the time of the run. The same seed on the same day
+gives the same organisation.
 """
 
 import os
 import random
 import time
 import unicodedata
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -53,6 +72,10 @@ from tidsnok.versioning import StaleVersion
 
 # What a service may refuse; the generator counts it and goes on.
 REFUSALS = (ValidationError, AccessDenied, StaleVersion)
+
+# People per transaction in the people and absence stages, cases per transaction afterwards.
+CHUNK_PEOPLE = 500
+CHUNK_CASES = 200
 
 SECTORS = [
     ("Helse og omsorg", ["Hjemmetjenesten", "Sykehjem", "Bo og aktivitet", "Rus og psykisk helse", "Legetjenester"]),
@@ -119,7 +142,7 @@ TEXTS = {
 class Person:
     """What the generator keeps of a person while it runs."""
 
-    pk: int
+    pk: int | None
     unit_code: str
     user: object = None
     row: object = None
@@ -132,17 +155,20 @@ class Stats:
     people: int = 0
     units: int = 0
     episodes: int = 0
+    episodes_in_bulk: int = 0
     sick_leave_cases: int = 0
     cases: dict = field(default_factory=dict)
     entries: int = 0
     measures: int = 0
     closed: int = 0
     reports: int = 0
+    flags_raised: int = 0
     flags_handled: int = 0
     lost_days: float = 0.0
     possible_days: float = 0.0
     refused: list = field(default_factory=list)
     refused_count: int = 0
+    stages: dict = field(default_factory=dict)  # stage -> seconds, in the order run
 
     def refuse(self, what, error):
         self.refused_count += 1
@@ -168,6 +194,59 @@ def _weekdays_between(first: date, last: date) -> int:
     return count
 
 
+def _chunks(items: list, size: int):
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
+# --- bulk writing with the audit chain's rules -----------------------------------------------------
+
+
+def append_events(events: list[tuple]) -> None:
+    """Append audit events for rows written in bulk: [(actor, action, obj, data, role)], in order.
+
+    The one place where the generator writes audit events itself. Each event is
+    what the service that makes the same change records (same action, object,
+    payload, actor and role), and audit.services.record_many chains them exactly
+    as record() would one by one (its head lock, masking, hashing and time
+    stamps), so `tidsnok audit verify` holds."""
+    from tidsnok.audit.services import record_many
+
+    record_many([{"actor": actor, "action": action, "obj": obj, "data": data, "role": role}
+                 for actor, action, obj, data, role in events])
+
+
+class Bulk:
+    """Rows and their audit events, written together by flush(): the rows with
+    bulk_create, parents before children, then the events in the order they
+    were added (their payloads, which need the new primary keys, are computed then)."""
+
+    def __init__(self, models: list):
+        self.order = models
+        self.rows = defaultdict(list)
+        self.events = []
+
+    def add(self, obj):
+        self.rows[type(obj)].append(obj)
+        return obj
+
+    def event(self, action: str, obj, data, role: str = "", actor=None):
+        """`data`: the payload, or a function returning it once `obj` and its relatives have keys."""
+        self.events.append((actor, action, obj, data, role))
+
+    def flush(self):
+        for model in self.order:
+            rows = self.rows.pop(model, None)
+            if rows:
+                model.objects.bulk_create(rows, batch_size=500)
+        if self.rows:
+            raise RuntimeError(f"Bulk: no order for {sorted(m.__name__ for m in self.rows)}")
+        if self.events:
+            append_events([(actor, action, obj, data() if callable(data) else data, role)
+                           for actor, action, obj, data, role in self.events])
+            self.events = []
+
+
 class Generator:
     def __init__(self, *, people: int, years: float, seed: int, password: str, out):
         self.n = people
@@ -175,12 +254,34 @@ class Generator:
         self.seed = seed
         self.password = password
         self.rng = random.Random(seed)
+        # The reports have their own stream: they are interleaved with the sick-leave
+        # follow-up (see run), and the rest of the organisation must not depend on where.
+        self.report_rng = random.Random(f"{seed}-whistleblowing")
         self.out = out
         self.today = timezone.localdate()
         self.first_day = self.today - timedelta(days=round(365.25 * years))
         self.stats = Stats()
         self.number = 0
         self.users = {}  # person pk -> User, one instance each (the scope caches live on it)
+
+    def _bulk(self) -> Bulk:
+        from tidsnok.absence.models import Episode, GradePeriod, RecurrenceFlag
+        from tidsnok.org.models import Person as PersonRow
+        from tidsnok.org.models import RoleAssignment, User
+
+        return Bulk([User, PersonRow, RoleAssignment, Episode, GradePeriod, Episode.work_related_factors.through,
+                     RecurrenceFlag])
+
+    def _clock(self) -> tuple[float, float]:
+        """Wall and CPU time now: on a shared machine the CPU time is the steadier figure."""
+        return time.perf_counter(), time.process_time()
+
+    def _stage(self, name: str, started: tuple[float, float], detail: str = "", minus=(0.0, 0.0)):
+        """Print and keep a stage's wall and CPU seconds (less `minus`, time spent on something else)."""
+        wall = time.perf_counter() - started[0] - minus[0]
+        cpu = time.process_time() - started[1] - minus[1]
+        self.stats.stages[name] = (wall, cpu)
+        self.out(f"{name}{': ' + detail if detail else ''} in {wall:.1f} s ({cpu:.1f} s CPU)")
 
     # --- organisation --------------------------------------------------------------------------
 
@@ -222,8 +323,32 @@ class Generator:
             units.append((f"U{i + 1:04d}", f"{name}, {word}{suffix}", code, sector, size))
         return units
 
-    def new_person(self, org, unit, sector: str, position: str | None = None) -> Person:
-        from tidsnok.org import services as org_services
+    def create_units(self, org, plan) -> dict:
+        """The whole tree, level by level, as org.services.save_unit writes each unit:
+        the row, its path and depth, and a `unit.created` event."""
+        from tidsnok.org.models import Unit
+
+        depth = {}
+        for code, _name, parent, _sector, _size in plan:
+            depth[code] = 0 if parent is None else depth[parent] + 1
+        units: dict[str, Unit] = {}
+        for level in sorted(set(depth.values())):
+            rows = [Unit(organisation=org, code=code, name=name, parent=units.get(parent))
+                    for code, name, parent, _sector, _size in plan if depth[code] == level]
+            Unit.objects.bulk_create(rows, batch_size=500)
+            for row in rows:
+                row.path = row.compute_path()
+                row.depth = row.path.count("/") - 2
+                units[row.code] = row
+            Unit.objects.bulk_update(rows, ["path", "depth"], batch_size=500)
+        append_events([(None, "unit.created", units[code], {"code": code, "parent": parent}, "")
+                       for code, _name, parent, _sector, _size in plan])
+        return units
+
+    def new_person(self, bulk: Bulk, org, unit, sector: str, position: str | None = None) -> Person:
+        """A person with a login, as org.services.save_person and link_login write them."""
+        from tidsnok.org.models import Person as PersonRow
+        from tidsnok.org.models import User
 
         rng = self.rng
         self.number += 1
@@ -232,17 +357,38 @@ class Generator:
         start = self.first_day - timedelta(days=rng.randint(30, 365 * 15))
         if rng.random() < 0.1:  # hired during the period
             start = self.first_day + timedelta(days=rng.randint(0, max(0, (self.today - self.first_day).days - 30)))
-        row, _ = org_services.save_person(
-            None, org, f"G{self.seed}-{self.number:06d}", name=name, email=email, unit_id=unit.pk,
+        row = PersonRow(
+            organisation=org, employee_number=f"G{self.seed}-{self.number:06d}", name=name, email=email, unit=unit,
             position=position or rng.choice(POSITIONS[sector]),
             position_percent=rng.choice([100] * 7 + [80, 75, 60, 50]), start_date=start,
         )
-        user = org_services.link_login(None, row, email)
-        self.users[row.pk] = user
+        # One password for every login, hashed once (Argon2 per user would dominate the run).
+        user = User(email=User.objects.normalize_email(email).lower(), password=self.password_hash)
+        row.user = user
+        bulk.add(user)
+        bulk.add(row)
+        # save_person, then link_login (a new user, then the link).
+        bulk.event("person.created", row, lambda: {"employee_number": row.employee_number, "unit": row.unit_id})
+        bulk.event("user.created", user, lambda: {"person": row.pk})
+        bulk.event("person.login_linked", row, lambda: {"user": user.pk})
         self.stats.people += 1
         # Propensity to be absent: most people little, a few a lot (mean about 1).
         propensity = min(6.0, rng.lognormvariate(-0.35, 0.85))
-        return Person(pk=row.pk, unit_code=unit.code, user=user, row=row, propensity=propensity)
+        return Person(pk=None, unit_code=unit.code, user=user, row=row, propensity=propensity)
+
+    def assign_role(self, bulk: Bulk, person: Person, role: str, unit=None, starts_on: date = date(2000, 1, 1)):
+        """A new role, as org.services.assign_role writes it."""
+        from tidsnok.org.models import RoleAssignment
+
+        row = bulk.add(RoleAssignment(person=person.row, role=role, unit=unit, starts_on=starts_on, ends_on=None))
+        bulk.event("role.assigned", row, lambda: {"person": person.row.pk, "role": role,
+                                                  "unit": unit.pk if unit else None,
+                                                  "starts_on": starts_on, "ends_on": None})
+
+    def _written(self, people: list[Person]):
+        for person in people:
+            person.pk = person.row.pk
+            self.users[person.pk] = person.user
 
     # --- absence -------------------------------------------------------------------------------
 
@@ -301,126 +447,203 @@ class Generator:
                                          * person.row.position_percent / 100)
         return episodes
 
-    def absence_history(self, person: Person, managers: dict):
-        from tidsnok.absence import services as absence
-        from tidsnok.absence.models import Episode
+    def absence_history(self, bulk: Bulk, person: Person, managers: dict, to_register: list, flag_queue: list):
+        """The person's episodes, oldest first, as absence.services.register_episode would leave them.
 
-        rng = self.rng
+        An episode that opens or continues a follow-up case (or changes grade) is
+        queued for register_episode (and set_grade); the others are written in bulk
+        with the rows and events the service would write for them. The rules that
+        decide which is which, the employer period and the frequent-absence flag
+        are absence.rules', the ones the service applies (tests/scale/test_generate.py
+        checks the result against them).
+
+        The bulk rows of the whole chunk are written before the queued episodes
+        (see absence_chunk). The service then also sees the person's later
+        episodes, which changes nothing it decides: the employer period looks at
+        earlier episodes only, the open case of the period at episodes in a case,
+        and the frequent-absence check counts episodes up to the new one's first
+        day; a flag is raised by whichever comes first (below), once per person."""
+        from tidsnok.absence import rules
+        from tidsnok.absence.models import Episode, GradePeriod, RecurrenceFlag
+
+        rng, today = self.rng, self.today
+        threshold, window_months = self.absence_settings
+        through = Episode.work_related_factors.through
+        known = []  # (start, end, period_start, in a case) of the person's registered episodes, oldest first
+        flagged = False  # an unhandled frequent-absence flag exists (raised today, so within any window)
         for start, end, certified, grades, related in self._episodes(person):
             factors = [rng.choice(["workload", "conflict", "emotional"])] if related != "no" else []
-            try:
-                episode = absence.register_episode(
-                    None, person=person.row, start=start, end=end, grade=grades[0][1], certified=certified,
-                    work_related=related, factors=factors, external_id=f"GEN{self.seed}-{self.stats.episodes + 1}",
-                )
-            except ValidationError as error:
-                self.stats.refuse("episode", error)
-                continue
+            external_id = f"GEN{self.seed}-{self.stats.episodes + 1}"
+            period_start = rules.period_start_for(start, [(s, e, p) for s, e, p, _c in known])
+            in_case = (rules.needs_follow_up_case(certified, period_start, end, today)
+                       or any(c and p == period_start for _s, _e, p, c in known))
+            starts = [k[0] for k in known] + [start]
+            raises_flag = not flagged and rules.frequent_absence(starts, start, threshold, window_months)
+            if in_case or len(grades) > 1:
+                to_register.append(dict(
+                    person=person.row, start=start, end=end, grade=grades[0][1], certified=certified,
+                    work_related=related, factors=factors, external_id=external_id, grade_changes=grades[1:],
+                ))
+            else:
+                episode = bulk.add(Episode(
+                    organisation_id=person.row.organisation_id, person=person.row, start=start, end=end,
+                    certified=certified, work_related=related, period_start=period_start, external_id=external_id,
+                ))
+                grade_rows = [bulk.add(GradePeriod(episode=episode, from_date=start, grade=grades[0][1]))]
+                for code in factors:
+                    if code in self.factor_ids:
+                        bulk.add(through(episode=episode, factor_id=self.factor_ids[code]))
+                bulk.event("absence.episode_registered", episode,
+                           self._summary(episode, grade_rows), role="system")
+                if raises_flag:
+                    window_start = _year_before(start) if window_months == 12 else start
+                    count = sum(1 for s in starts if window_start < s <= start)
+                    flag = bulk.add(RecurrenceFlag(
+                        organisation_id=person.row.organisation_id, person=person.row, raised_on=today,
+                        episodes=count, window_start=window_start,
+                    ))
+                    bulk.event("absence.frequent_flagged", flag,
+                               lambda flag=flag: {"person": flag.person_id, "episodes": flag.episodes}, role="system")
+                self.stats.episodes_in_bulk += 1
             self.stats.episodes += 1
-            for from_date, grade in grades[1:]:
-                episode = Episode.objects.get(pk=episode.pk)
-                absence.set_grade(None, episode, episode.version, from_date=from_date, grade=grade)
-        self.handle_flags(person, managers)
+            if raises_flag:  # written above, or by register_episode itself (no earlier flag stops it)
+                flagged = True
+                self.stats.flags_raised += 1
+            known.append((start, end, period_start, in_case))
+        # The unit's manager handles half the flags (after the chunk is written: see absence_chunk).
+        actor = managers.get(person.unit_code)
+        if flagged and actor is not None and actor.pk != person.user.pk and rng.random() < 0.5:
+            flag_queue.append(person)
 
-    def handle_flags(self, person: Person, managers: dict):
+    @staticmethod
+    def _summary(episode, grade_rows):
+        """absence.services._summary of a new episode, once it has a key."""
+        def summary():
+            return {
+                "episode": episode.pk, "start": episode.start.isoformat(),
+                "end": episode.end.isoformat() if episode.end else None,
+                "grades": [[g.from_date.isoformat(), g.grade] for g in grade_rows],
+                "certified": episode.certified, "work_related": episode.work_related,
+            }
+        return summary
+
+    def absence_chunk(self, people: list[Person], managers: dict):
+        """The history of CHUNK_PEOPLE people in one transaction: the bulk rows, then the
+        episodes that reach a follow-up case through the service, then the flags handled."""
         from tidsnok.absence import services as absence
         from tidsnok.absence.models import RecurrenceFlag
 
-        actor = managers.get(person.unit_code)
-        if actor is None or actor.pk == person.user.pk:
-            return
-        for flag in RecurrenceFlag.objects.filter(person_id=person.pk, handled_on__isnull=True):
-            if self.rng.random() < 0.5:
-                absence.handle_flag(actor, flag, "Samtale om fraværet; ingen tilrettelegging ønsket nå.")
-                self.stats.flags_handled += 1
+        bulk, to_register, flag_queue = self._bulk(), [], []
+        with transaction.atomic(), absence.one_run():
+            for person in people:
+                self.absence_history(bulk, person, managers, to_register, flag_queue)
+            bulk.flush()
+            for task in to_register:  # each person's oldest first
+                grade_changes = task.pop("grade_changes")
+                try:
+                    episode = absence.register_episode(None, **task)
+                    for from_date, grade in grade_changes:
+                        episode = absence.set_grade(None, episode, episode.version, from_date=from_date, grade=grade)
+                except ValidationError as error:
+                    self.stats.episodes -= 1
+                    self.stats.refuse("episode", error)
+            if flag_queue:
+                people_by_pk = {p.pk: p for p in flag_queue}
+                flags = (RecurrenceFlag.objects.filter(person_id__in=people_by_pk, handled_on__isnull=True)
+                         .select_related("person").order_by("pk"))
+                for flag in flags:
+                    actor = managers[people_by_pk[flag.person_id].unit_code]
+                    try:
+                        absence.handle_flag(actor, flag, "Samtale om fraværet; ingen tilrettelegging ønsket nå.")
+                        self.stats.flags_handled += 1
+                    except REFUSALS as error:
+                        self.stats.refuse(f"flag of person {flag.person_id}", error)
 
-    def follow_up_sick_leave(self, org):
-        """The responsible manager follows up every sick-leave case: plan, sending, meeting, measures, closing."""
+    def follow_up_sick_leave(self, case):
+        """The responsible manager follows up one sick-leave case: plan, sending, meeting, measures, closing."""
         from tidsnok.absence import services as absence
         from tidsnok.absence.models import Episode, GradePeriod
         from tidsnok.cases import services as case_services
-        from tidsnok.cases.models import Case
 
         rng = self.rng
-        for case in Case.objects.filter(organisation=org, kind="sick_leave").select_related("owner").order_by("pk"):
-            self.stats.sick_leave_cases += 1
-            actor = self.users.get(case.owner_id)
-            if actor is None:
-                continue
-            episodes = list(Episode.objects.filter(case=case).order_by("start"))
-            period_start = episodes[0].period_start
-            ended = all(e.end is not None for e in episodes) and max(e.end for e in episodes) < self.today
-            last_day = max((e.end or self.today) for e in episodes)
-            diligent = rng.random() < 0.85  # some managers never get round to it
-            try:
-                if diligent:
-                    made_on = period_start + timedelta(days=rng.choice([14, 20, 25, 27, 27, 33, 40]))
-                    if made_on <= min(self.today, last_day + timedelta(days=7)):
-                        version = absence.save_plan(
-                            actor, case, work_tasks_and_capacity="Kan utføre lettere oppgaver i redusert tempo.",
-                            employer_measures="Tilpasset turnus og færre tunge løft.",
-                            further_follow_up="Ny samtale om to uker.", made_on=made_on,
-                        )
-                        sent_on = made_on + timedelta(days=rng.choice([0, 0, 1, 3, 9]))
-                        if sent_on <= self.today:
-                            absence.record_plan_sent(actor, version, recipient="doctor", sent_on=sent_on)
-                    full = GradePeriod.objects.filter(episode__case=case, grade__gte=100).exists()
-                    planned_on = period_start + timedelta(days=rng.choice([35, 42, 45, 48, 55]))
-                    if full and planned_on <= last_day and planned_on < self.today:
-                        meeting = absence.invite_meeting(actor, case, kind="dialogue_1", planned_on=planned_on,
-                                                         participants=["employee", "manager", "doctor"])
-                        absence.record_meeting_held(actor, meeting, meeting.version, held_on=planned_on,
-                                                    minutes="Gjennomgått plan og muligheter for gradert arbeid.")
-                if any(e.work_related != "no" for e in episodes):
-                    measure = case_services.add_measure(
-                        actor, case, what=rng.choice(TEXTS["measure"]), kind="organisational", area="workload",
-                        owner=case.owner, due=min(self.today, period_start + timedelta(days=60)),
+        self.stats.sick_leave_cases += 1
+        actor = self.users.get(case.owner_id)
+        if actor is None:
+            return
+        episodes = list(Episode.objects.filter(case=case).order_by("start"))
+        period_start = episodes[0].period_start
+        ended = all(e.end is not None for e in episodes) and max(e.end for e in episodes) < self.today
+        last_day = max((e.end or self.today) for e in episodes)
+        diligent = rng.random() < 0.85  # some managers never get round to it
+        try:
+            if diligent:
+                made_on = period_start + timedelta(days=rng.choice([14, 20, 25, 27, 27, 33, 40]))
+                if made_on <= min(self.today, last_day + timedelta(days=7)):
+                    version = absence.save_plan(
+                        actor, case, work_tasks_and_capacity="Kan utføre lettere oppgaver i redusert tempo.",
+                        employer_measures="Tilpasset turnus og færre tunge løft.",
+                        further_follow_up="Ny samtale om to uker.", made_on=made_on,
                     )
-                    self.stats.measures += 1
-                    if ended:
-                        case_services.update_measure(actor, measure, measure.version, status="done")
-                case.refresh_from_db()
-                if ended and diligent and rng.random() < 0.85:
-                    case_services.close_case(actor, case, rng.choice(TEXTS["evaluation"]), case.version)
-                    self.stats.closed += 1
-            except REFUSALS as error:  # counted and shown at the end, never hidden
-                self.stats.refuse(f"sick-leave case {case.number}", error)
+                    sent_on = made_on + timedelta(days=rng.choice([0, 0, 1, 3, 9]))
+                    if sent_on <= self.today:
+                        absence.record_plan_sent(actor, version, recipient="doctor", sent_on=sent_on)
+                full = GradePeriod.objects.filter(episode__case=case, grade__gte=100).exists()
+                planned_on = period_start + timedelta(days=rng.choice([35, 42, 45, 48, 55]))
+                if full and planned_on <= last_day and planned_on < self.today:
+                    meeting = absence.invite_meeting(actor, case, kind="dialogue_1", planned_on=planned_on,
+                                                     participants=["employee", "manager", "doctor"])
+                    absence.record_meeting_held(actor, meeting, meeting.version, held_on=planned_on,
+                                                minutes="Gjennomgått plan og muligheter for gradert arbeid.")
+            if any(e.work_related != "no" for e in episodes):
+                measure = case_services.add_measure(
+                    actor, case, what=rng.choice(TEXTS["measure"]), kind="organisational", area="workload",
+                    owner=case.owner, due=min(self.today, period_start + timedelta(days=60)),
+                )
+                self.stats.measures += 1
+                if ended:
+                    case_services.update_measure(actor, measure, measure.version, status="done")
+            case.refresh_from_db()
+            if ended and diligent and rng.random() < 0.85:
+                case_services.close_case(actor, case, rng.choice(TEXTS["evaluation"]), case.version)
+                self.stats.closed += 1
+        except REFUSALS as error:  # counted and shown at the end, never hidden
+            self.stats.refuse(f"sick-leave case {case.number}", error)
 
     # --- psychosocial cases --------------------------------------------------------------------
 
-    def psychosocial_cases(self, org, staff: list[Person], managers: dict, unit_people: dict):
+    def psychosocial_case(self, index: int, staff: list[Person], managers: dict, unit_people: dict):
         from tidsnok.cases import services as case_services
         from tidsnok.cases.models import Case
 
         rng = self.rng
-        count = round(len(staff) * self.years * PSYCHOSOCIAL_PER_PERSON_YEAR)
         span = (self.today - self.first_day).days
-        for i in range(count):
-            kind = rng.choices([k for k, _w in MANAGER_KINDS_MIX], weights=[w for _k, w in MANAGER_KINDS_MIX])[0]
-            concerned = rng.choice(staff)
-            opener = managers.get(concerned.unit_code)
-            if opener is None:
-                continue
-            colleagues = [p for p in unit_people[concerned.unit_code] if p.pk != concerned.pk and not p.manager]
-            parties = []
-            if kind in ("harassment", "conflict") and colleagues:
-                parties = [(rng.choice(colleagues).row, "accused" if kind == "harassment" else "other")]
-            known_at = self.first_day + timedelta(days=rng.randint(0, max(0, span - 2)))
-            late_registration = (self.today - known_at).days > 30
-            try:
-                case = case_services.open_case(
-                    opener, kind=kind, concerns=[concerned.row], parties=parties,
-                    factors=rng.sample(FACTORS[kind], k=1), description=rng.choice(TEXTS["description"]),
-                    source=rng.choice(SOURCES[kind]), known_at=known_at,
-                    known_at_reason="Registrert i tidsnok etter innføringen; dokumentert på papir først."
-                    if late_registration else "",
-                )
-                self.stats.cases[kind] = self.stats.cases.get(kind, 0) + 1
-                case = Case.objects.select_related("owner").get(pk=case.pk)
-                actor = self.users.get(case.owner_id, opener)
-                self._work_case(case, actor, concerned, known_at)
-            except REFUSALS as error:
-                self.stats.refuse(f"{kind} case", error)
+        kinds = [k for k, _w in MANAGER_KINDS_MIX]
+        # At least one case of every kind, even in a small organisation; then the mix.
+        kind = kinds[index] if index < len(kinds) else rng.choices(kinds, weights=[w for _k, w in MANAGER_KINDS_MIX])[0]
+        concerned = rng.choice(staff)
+        opener = managers.get(concerned.unit_code)
+        if opener is None:
+            return
+        colleagues = [p for p in unit_people[concerned.unit_code] if p.pk != concerned.pk and not p.manager]
+        parties = []
+        if kind in ("harassment", "conflict") and colleagues:
+            parties = [(rng.choice(colleagues).row, "accused" if kind == "harassment" else "other")]
+        known_at = self.first_day + timedelta(days=rng.randint(0, max(0, span - 2)))
+        late_registration = (self.today - known_at).days > 30
+        try:
+            case = case_services.open_case(
+                opener, kind=kind, concerns=[concerned.row], parties=parties,
+                factors=rng.sample(FACTORS[kind], k=1), description=rng.choice(TEXTS["description"]),
+                source=rng.choice(SOURCES[kind]), known_at=known_at,
+                known_at_reason="Registrert i tidsnok etter innføringen; dokumentert på papir først."
+                if late_registration else "",
+            )
+            self.stats.cases[kind] = self.stats.cases.get(kind, 0) + 1
+            case = Case.objects.select_related("owner").get(pk=case.pk)
+            actor = self.users.get(case.owner_id, opener)
+            self._work_case(case, actor, concerned, known_at)
+        except REFUSALS as error:
+            self.stats.refuse(f"{kind} case", error)
 
     def _day(self, day: date) -> date | None:
         return day if day <= self.today else None
@@ -481,49 +704,53 @@ class Generator:
 
     # --- whistleblowing ------------------------------------------------------------------------
 
-    def whistleblowing(self, org, staff: list[Person]):
+    def report(self, org, staff: list[Person]):
+        """One report through the channel, handled by its first handler. Draws from report_rng only."""
         from tidsnok.cases.models import Case
         from tidsnok.whistleblowing import services as wb
         from tidsnok.whistleblowing.models import Report
 
-        rng = self.rng
-        count = max(1, round(len(staff) * self.years * REPORTS_PER_PERSON_YEAR))
-        for i in range(count):
-            anonymity = rng.choice(["named", "confidential", "anonymous", "anonymous"])
-            reporter = rng.choice(staff)
+        rng = self.report_rng
+        anonymity = rng.choice(["named", "confidential", "anonymous", "anonymous"])
+        reporter = rng.choice(staff)
+        category = rng.choice(["work_environment", "health_safety", "financial_crime", "data_security",
+                               "harassment", "abuse_of_authority"])
+        description = rng.choice(TEXTS["report"])
+        assess, close = rng.random() < 0.8, rng.random() < 0.5
+        while True:
             try:
                 submitted = wb.submit_report(
-                    None if anonymity == "anonymous" else reporter.user, org,
-                    category=rng.choice(["work_environment", "health_safety", "financial_crime", "data_security",
-                                         "harassment", "abuse_of_authority"]),
-                    anonymity=anonymity, description=rng.choice(TEXTS["report"]), when="I vår", involved="",
+                    None if anonymity == "anonymous" else reporter.user, org, category=category,
+                    anonymity=anonymity, description=description, when="I vår", involved="",
                 )
+                break
             except wb.ChannelBusy:
-                time.sleep(61)  # the channel takes 30 a minute; only very large runs meet it
-                continue
-            self.stats.reports += 1
-            report = submitted.report
-            handler = report.case.handlers.filter(removed_at__isnull=True).order_by("pk").first()
-            actor = self.users.get(handler.person_id) if handler else None
-            if actor is None:
-                continue
-            try:
-                wb.acknowledge(actor, report)
-                report = Report.objects.get(pk=report.pk)
-                if rng.random() < 0.8:
-                    report = wb.record_assessment(actor, report, report.version, assessment="whistleblowing",
-                                                  reasoning="Gjelder kritikkverdige forhold i virksomheten.")
-                    wb.add_investigation_step(actor, report, self.today,
-                                              "Samtaler med involverte og gjennomgang av dokumenter.")
-                    if rng.random() < 0.5:  # only an assessed report may close
-                        report = Report.objects.get(pk=report.pk)
-                        case = Case.objects.get(pk=report.case_id)
-                        wb.close_with_feedback(actor, report, case.version,
-                                               evaluation="Forholdene er undersøkt og rettet.",
-                                               feedback="Vi har undersøkt saken og gjort endringer i rutinene.")
-                        self.stats.closed += 1
-            except REFUSALS as error:
-                self.stats.refuse(f"report {report.pk}", error)
+                # The channel takes 30 a minute; the reports are spread over the follow-up so that
+                # this is rare. Wait for the next minute and send the same report again.
+                time.sleep(61 - time.time() % 60)
+        self.stats.reports += 1
+        report = submitted.report
+        handler = report.case.handlers.filter(removed_at__isnull=True).order_by("pk").first()
+        actor = self.users.get(handler.person_id) if handler else None
+        if actor is None:
+            return
+        try:
+            wb.acknowledge(actor, report)
+            report = Report.objects.get(pk=report.pk)
+            if assess:
+                report = wb.record_assessment(actor, report, report.version, assessment="whistleblowing",
+                                              reasoning="Gjelder kritikkverdige forhold i virksomheten.")
+                wb.add_investigation_step(actor, report, self.today,
+                                          "Samtaler med involverte og gjennomgang av dokumenter.")
+                if close:  # only an assessed report may close
+                    report = Report.objects.get(pk=report.pk)
+                    case = Case.objects.get(pk=report.case_id)
+                    wb.close_with_feedback(actor, report, case.version,
+                                           evaluation="Forholdene er undersøkt og rettet.",
+                                           feedback="Vi har undersøkt saken og gjort endringer i rutinene.")
+                    self.stats.closed += 1
+        except REFUSALS as error:
+            self.stats.refuse(f"report {report.pk}", error)
 
     # --- the whole run -------------------------------------------------------------------------
 
@@ -531,22 +758,26 @@ class Generator:
         from allauth.mfa.models import Authenticator
         from allauth.mfa.totp.internal.auth import TOTP
 
+        from tidsnok.absence.models import AbsenceSettings
         from tidsnok.cases import services as case_services
+        from tidsnok.cases.models import Case, Factor
         from tidsnok.org import services as org_services
-        from tidsnok.org.models import Organisation, Role, Unit, User
+        from tidsnok.org.models import Organisation, Role
         from tidsnok.web.management.commands.demo import demo_totp_secret
 
         out, rng = self.out, self.rng
         name = f"Generert kommune {self.seed}"
         if Organisation.objects.filter(name=name).exists():
             raise RuntimeError(f"«{name}» is already in this database: use another --seed or a new database.")
+        self.password_hash = make_password(self.password)
+
+        # --- the organisation, its units, people, logins and roles ---
+        started = self._clock()
         plan = self.plan_units()
         with transaction.atomic():
             org = org_services.create_organisation(None, name, f"9{self.seed:08d}"[-9:])
             case_services.ensure_default_factors(None, org)
-            units: dict[str, Unit] = {}
-            for code, unit_name, parent, _sector, _size in plan:
-                units[code], _ = org_services.save_unit(None, org, code, unit_name, units.get(parent))
+            units = self.create_units(org, plan)
             self.stats.units = len(units)
         sector_of = {code: sector for code, _n, _p, sector, _s in plan}
         sized = [(code, size) for code, _n, _p, _s, size in plan if size]
@@ -557,88 +788,134 @@ class Generator:
         unit_people: dict[str, list[Person]] = {}
         staff: list[Person] = []
         hr_people: list[Person] = []
-        started = time.perf_counter()
-        # People unit by unit, each unit in one transaction; managers of the
+        # People unit by unit, about CHUNK_PEOPLE a transaction; managers of the
         # levels above are drawn from their staff unit (the HR unit) later.
-        for index, (code, size) in enumerate(sized):
-            unit = units[code]
-            with transaction.atomic():
-                people = [self.new_person(org, unit, sector_of[code]) for _ in range(size)]
+        pending_units = list(sized)
+        while pending_units:
+            bulk, chunk = self._bulk(), []
+            while pending_units and len(chunk) < CHUNK_PEOPLE:
+                code, size = pending_units.pop(0)
+                people = [self.new_person(bulk, org, units[code], sector_of[code]) for _ in range(size)]
                 people[0].manager = True
-                org_services.assign_role(None, people[0].row, Role.MANAGER, unit, starts_on=people[0].row.start_date)
+                self.assign_role(bulk, people[0], Role.MANAGER, units[code], starts_on=people[0].row.start_date)
                 managers[code] = people[0].user
                 if size > 25:
                     people[1].manager = True
-                    org_services.assign_role(None, people[1].row, Role.DEPUTY, unit, starts_on=people[1].row.start_date)
+                    self.assign_role(bulk, people[1], Role.DEPUTY, units[code], starts_on=people[1].row.start_date)
                 unit_people[code] = people
                 if code == "HR":
                     hr_people = people[1:]
-                staff.extend(people)
-            if (index + 1) % 20 == 0:
-                out(f"  people: {len(staff)} in {time.perf_counter() - started:.0f} s")
-        # Managers of sectors, departments, staff and the root; HR; safety reps; AMU; admin.
-        with transaction.atomic():
-            for code, unit_name, parent, sector, size in plan:
-                if size:
-                    continue
-                boss = self.new_person(org, units[code], sector,
-                                       position="Kommunedirektør" if code == "ROOT" else "Leder")
-                boss.manager = True
-                org_services.assign_role(None, boss.row, Role.MANAGER, units[code], starts_on=date(2015, 1, 1))
-                managers[code] = boss.user
-                boss.unit_code = code
-                unit_people.setdefault(code, []).append(boss)
-                staff.append(boss)
-            # HR: a few advisers for the whole organisation, one per sector.
-            org_wide = max(2, self.n // 1000)
-            sectors = [code for code, *_rest in plan if code.startswith("S")]
-            for i, person in enumerate(hr_people[: org_wide + len(sectors)]):
-                unit = None if i < org_wide else units[sectors[i - org_wide]]
-                org_services.assign_role(None, person.row, Role.HR, unit, starts_on=date(2015, 1, 1))
-                TOTP.activate(person.user, demo_totp_secret(person.user.email))
-            admin = hr_people[-1]
-            org_services.assign_role(None, admin.row, Role.ADMIN, None, starts_on=date(2015, 1, 1))
-            if not Authenticator.objects.filter(user=admin.user, type=Authenticator.Type.TOTP).exists():
-                TOTP.activate(admin.user, demo_totp_secret(admin.user.email))
-            departments = [code for code, *_rest in plan if code.startswith("D")]
-            for code in departments:
-                members = [p for u, _n, parent, _s, size in plan if parent == code for p in unit_people.get(u, [])
-                           if not p.manager]
-                if members:
-                    rep = rng.choice(members)
-                    org_services.assign_role(None, rep.row, Role.SAFETY_REP, units[code], starts_on=date(2020, 1, 1))
-            for person in rng.sample([p for p in staff if not p.manager], k=min(3, len(staff))):
-                org_services.assign_role(None, person.row, Role.AMU, None, starts_on=date(2022, 1, 1))
-            # One password for every login, hashed once (Argon2 per user would dominate the run).
-            User.objects.filter(pk__in=[p.user.pk for p in staff]).update(password=make_password(self.password))
-        out(f"people, roles and logins: {time.perf_counter() - started:.0f} s")
-
-        started = time.perf_counter()
-        for index, (code, _size) in enumerate(sized):
+                chunk.extend(people)
             with transaction.atomic():
-                for person in unit_people[code]:
-                    self.absence_history(person, managers)
-            if (index + 1) % 20 == 0:
-                out(f"  absence: {index + 1}/{len(sized)} units, {self.stats.episodes} episodes, "
-                    f"{time.perf_counter() - started:.0f} s")
+                bulk.flush()
+            self._written(chunk)
+            staff.extend(chunk)
+            out(f"  people: {len(staff):,}/{self.n:,} in {time.perf_counter() - started[0]:.0f} s")
+        # Managers of sectors, departments, staff and the root; HR; safety reps; AMU; admin.
+        bulk, bosses = self._bulk(), []
+        for code, unit_name, parent, sector, size in plan:
+            if size:
+                continue
+            boss = self.new_person(bulk, org, units[code], sector,
+                                   position="Kommunedirektør" if code == "ROOT" else "Leder")
+            boss.manager = True
+            self.assign_role(bulk, boss, Role.MANAGER, units[code], starts_on=date(2015, 1, 1))
+            managers[code] = boss.user
+            unit_people.setdefault(code, []).append(boss)
+            bosses.append(boss)
+        # HR: a few advisers for the whole organisation, one per sector.
+        org_wide = max(2, self.n // 1000)
+        sectors = [code for code, *_rest in plan if code.startswith("S")]
+        hr_advisers = hr_people[: org_wide + len(sectors)]
+        for i, person in enumerate(hr_advisers):
+            self.assign_role(bulk, person, Role.HR, None if i < org_wide else units[sectors[i - org_wide]],
+                             starts_on=date(2015, 1, 1))
+        admin = hr_people[-1]
+        self.assign_role(bulk, admin, Role.ADMIN, None, starts_on=date(2015, 1, 1))
+        departments = [code for code, *_rest in plan if code.startswith("D")]
+        for code in departments:
+            members = [p for u, _n, parent, _s, size in plan if parent == code for p in unit_people.get(u, [])
+                       if not p.manager]
+            if members:
+                self.assign_role(bulk, rng.choice(members), Role.SAFETY_REP, units[code], starts_on=date(2020, 1, 1))
+        staff.extend(bosses)
+        for person in rng.sample([p for p in staff if not p.manager], k=min(3, len(staff))):
+            self.assign_role(bulk, person, Role.AMU, None, starts_on=date(2022, 1, 1))
         with transaction.atomic():
-            for code, *_rest in plan:
-                if code not in dict(sized):
-                    for person in unit_people.get(code, []):
-                        self.absence_history(person, managers)
-        out(f"absence episodes: {self.stats.episodes} in {time.perf_counter() - started:.0f} s")
-        started = time.perf_counter()
-        with transaction.atomic():
-            self.follow_up_sick_leave(org)
-        out(f"sick-leave follow-up of {self.stats.sick_leave_cases} cases: {time.perf_counter() - started:.0f} s")
-        started = time.perf_counter()
-        with transaction.atomic():
-            self.psychosocial_cases(org, [p for p in staff if not p.manager], managers, unit_people)
-        out(f"cases {self.stats.cases}: {time.perf_counter() - started:.0f} s")
-        started = time.perf_counter()
-        self.whistleblowing(org, [p for p in staff if not p.manager])
-        out(f"whistleblowing reports: {self.stats.reports} in {time.perf_counter() - started:.0f} s")
+            bulk.flush()
+            self._written(bosses)
+            for person in hr_advisers + [admin]:
+                if not Authenticator.objects.filter(user=person.user, type=Authenticator.Type.TOTP).exists():
+                    TOTP.activate(person.user, demo_totp_secret(person.user.email))
+        self._stage("people, roles and logins", started, f"{len(staff):,} people in {len(units):,} units")
+
+        # --- a year (or Y) of absence, about CHUNK_PEOPLE people a transaction ---
+        started = self._clock()
+        settings = AbsenceSettings.objects.get_or_create(organisation=org)[0]
+        self.absence_settings = (settings.frequent_episodes, settings.frequent_window_months)
+        self.factor_ids = dict(Factor.objects.filter(organisation=org).values_list("code", "pk"))
+        # Each unit's people, then the managers above the units (the order of the first generator).
+        order = [p for code, _size in sized for p in unit_people[code]] + bosses
+        done = 0
+        for chunk in _chunks(order, CHUNK_PEOPLE):
+            self.absence_chunk(chunk, managers)
+            done += len(chunk)
+            out(f"  absence: {done:,}/{len(order):,} people, {self.stats.episodes:,} episodes "
+                f"({self.stats.episodes_in_bulk:,} outside cases, in bulk) in {time.perf_counter() - started[0]:.0f} s")
+        self._stage("absence history", started, f"{self.stats.episodes:,} episodes, {self.stats.flags_raised:,} "
+                    f"frequent-absence flags ({self.stats.flags_handled:,} handled)")
+
+        # --- the follow-up of every sick-leave case, with the whistleblowing reports spread over it ---
+        started = self._clock()
+        reporters = [p for p in staff if not p.manager]
+        reports = max(1, round(len(reporters) * self.years * REPORTS_PER_PERSON_YEAR))
+        case_ids = list(Case.objects.filter(organisation=org, kind="sick_leave").order_by("pk")
+                        .values_list("pk", flat=True))
+        # Report r goes before case r * len / reports: spread out, they stay well below the
+        # channel's 30 a minute (a burst would wait for the next minute, see report()).
+        report_after = Counter(r * len(case_ids) // reports for r in range(reports))
+        report_time, done = [0.0, 0.0], 0
+
+        def report():
+            report_started = self._clock()
+            self.report(org, reporters)
+            report_time[0] += time.perf_counter() - report_started[0]
+            report_time[1] += time.process_time() - report_started[1]
+
+        for chunk in _chunks(case_ids, CHUNK_CASES):
+            with transaction.atomic():
+                for case in Case.objects.filter(pk__in=chunk).select_related("owner").order_by("pk"):
+                    for _ in range(report_after.pop(done, 0)):
+                        report()
+                    self.follow_up_sick_leave(case)
+                    done += 1
+            out(f"  follow-up: {done:,}/{len(case_ids):,} sick-leave cases in {time.perf_counter() - started[0]:.0f} s")
+        for _ in range(sum(report_after.values())):  # no sick-leave cases to spread them over
+            report()
+        self._stage("sick-leave follow-up", started, f"{self.stats.sick_leave_cases:,} cases", minus=report_time)
+        self.stats.stages["whistleblowing reports"] = tuple(report_time)
+        out(f"whistleblowing reports (spread over the follow-up): {self.stats.reports} in {report_time[0]:.1f} s "
+            f"({report_time[1]:.1f} s CPU)")
+
+        # --- psychosocial, conflict, harassment and violence cases ---
+        started = self._clock()
+        count = max(len(MANAGER_KINDS_MIX), round(len(reporters) * self.years * PSYCHOSOCIAL_PER_PERSON_YEAR))
+        for chunk in _chunks(list(range(count)), CHUNK_CASES // 4):
+            with transaction.atomic():
+                for index in chunk:
+                    self.psychosocial_case(index, reporters, managers, unit_people)
+            out(f"  cases: {chunk[-1] + 1:,}/{count:,} in {time.perf_counter() - started[0]:.0f} s")
+        self._stage("other cases", started, str(self.stats.cases))
         return org
+
+
+def _year_before(day: date) -> date:
+    """The same day a year earlier, as absence.services._check_recurrence computes it
+    (29 February, which it does not handle, becomes the 28th)."""
+    try:
+        return day.replace(year=day.year - 1)
+    except ValueError:
+        return day.replace(year=day.year - 1, day=28)
 
 
 def database_size() -> str:
@@ -649,8 +926,9 @@ def database_size() -> str:
             size = cursor.fetchone()[0]
         return f"{size / 1e6:,.1f} MB (pg_database_size)"
     if connection.vendor == "sqlite":
-        with connection.cursor() as cursor:
-            cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        if not connection.in_atomic_block:  # a checkpoint cannot run inside a transaction
+            with connection.cursor() as cursor:
+                cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         name = connection.settings_dict["NAME"]
         size = sum(os.path.getsize(p) for p in (str(name), f"{name}-wal") if os.path.exists(p))
         return f"{size / 1e6:,.1f} MB ({name})"

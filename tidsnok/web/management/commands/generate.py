@@ -1,19 +1,52 @@
 """`tidsnok generate --people N --years Y --seed S`: a realistic organisation, for load tests.
 
 Writes into the configured database (DATABASE_URL), through the rooms' own
-services (see tidsnok/web/generate.py). Use a database of its own: the
-organisation it makes is meant to be measured, not used.
+services or in bulk with the same rows and audit events (see
+tidsnok/web/generate.py). Use a database of its own: the organisation it makes
+is meant to be measured, not used.
 """
 
 import os
 import secrets
 import time
+from contextlib import contextmanager
 
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
 from tidsnok.web.generate import Generator, database_size
+
+# SQLite settings for a bulk load, for this command's connection only and put back
+# afterwards; the application never runs with them (tidsnok/settings.py sets its own).
+# synchronous=OFF: a crash of the machine during the run may corrupt the database,
+# which is then generated again; a crash of the process alone loses nothing committed.
+BULK_LOAD_PRAGMAS = {
+    "synchronous": "OFF",
+    "cache_size": "-262144",  # 256 MB of page cache (negative: KiB)
+    "temp_store": "MEMORY",
+}
+
+
+@contextmanager
+def bulk_load_pragmas():
+    # Not inside a caller's transaction (call_command from a test): SQLite refuses some there.
+    if connection.vendor != "sqlite" or connection.in_atomic_block:
+        yield
+        return
+    with connection.cursor() as cursor:
+        before = {}
+        for name, value in BULK_LOAD_PRAGMAS.items():
+            cursor.execute(f"PRAGMA {name}")
+            before[name] = cursor.fetchone()[0]
+            cursor.execute(f"PRAGMA {name}={value}")
+    try:
+        yield
+    finally:
+        if connection.connection is not None:
+            with connection.cursor() as cursor:
+                for name, value in before.items():
+                    cursor.execute(f"PRAGMA {name}={value}")
 
 
 class Command(BaseCommand):
@@ -29,6 +62,11 @@ class Command(BaseCommand):
         parser.add_argument("--no-migrate", action="store_true",
                             help="Do not run migrate and createcachetable first.")
 
+    def out(self, line: str = ""):
+        # Flushed at once: a long run is followed through a log file (nohup ... > log).
+        self.stdout.write(line)
+        self.stdout.flush()
+
     def handle(self, *args, people, years, seed, password, no_migrate, **options):
         if people < 30:
             raise CommandError("--people must be at least 30")
@@ -42,10 +80,10 @@ class Command(BaseCommand):
             call_command("migrate", verbosity=0, interactive=False)
             call_command("createcachetable", verbosity=0)
         started, cpu = time.perf_counter(), time.process_time()
-        generator = Generator(people=people, years=years, seed=seed, password=password,
-                              out=lambda line: self.stdout.write(line))
+        generator = Generator(people=people, years=years, seed=seed, password=password, out=self.out)
         try:
-            org = generator.run()
+            with bulk_load_pragmas():
+                org = generator.run()
         except RuntimeError as exc:
             raise CommandError(str(exc)) from exc
         elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
@@ -53,16 +91,19 @@ class Command(BaseCommand):
         rate = 100 * s.lost_days / s.possible_days if s.possible_days else 0
         from tidsnok.audit.services import head
 
-        self.stdout.write(self.style.SUCCESS(f"«{org.name}» generated on {connection.vendor}"))
-        self.stdout.write(
+        self.out(self.style.SUCCESS(f"«{org.name}» generated on {connection.vendor}"))
+        self.out(
             f"  {s.people} people in {s.units} units; {s.episodes} absence episodes (sick-leave rate about "
-            f"{rate:.1f} % of working days), {s.sick_leave_cases} sick-leave cases, cases {s.cases}, "
+            f"{rate:.1f} % of working days; {s.episodes_in_bulk} outside follow-up cases, written in bulk), "
+            f"{s.flags_raised} frequent-absence flags, {s.sick_leave_cases} sick-leave cases, cases {s.cases}, "
             f"{s.entries} entries and {s.measures} measures by hand, {s.reports} whistleblowing reports, "
             f"{s.closed} cases closed, {s.flags_handled} frequent-absence flags handled"
         )
         if s.refused_count:
-            self.stdout.write(f"  {s.refused_count} steps refused by the services (first: {'; '.join(s.refused)})")
-        self.stdout.write(f"  audit events: {head()[0]}")
-        self.stdout.write(f"  time: {elapsed:.1f} s ({cpu:.1f} s CPU in this process)")
-        self.stdout.write(f"  database size: {database_size()}")
-        self.stdout.write(f"  password of every login: {password}" + (" (generated)" if generated else ""))
+            self.out(f"  {s.refused_count} steps refused by the services (first: {'; '.join(s.refused)})")
+        self.out(f"  audit events: {head()[0]}")
+        self.out("  by stage: " + "; ".join(f"{name} {wall:.1f} s ({cpu:.1f} s CPU)"
+                                            for name, (wall, cpu) in s.stages.items()))
+        self.out(f"  time: {elapsed:.1f} s ({cpu:.1f} s CPU in this process)")
+        self.out(f"  database size: {database_size()}")
+        self.out(f"  password of every login: {password}" + (" (generated)" if generated else ""))

@@ -1,0 +1,55 @@
+"""`tidsnok bench load` at a tiny scale: a generated organisation, gunicorn on a
+free loopback port, a few requests of every journey, and a report with no errors.
+
+A smoke test of the benchmark, not a measurement: nothing here looks at times.
+gunicorn runs in its own process group on the test database (committed data,
+hence transaction=True) and the benchmark stops it however the run ends.
+"""
+
+import io
+import re
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+
+PASSWORD = "bench-load-test-password"
+
+# The journeys the benchmark drives whatever cases the organisation has (see loadbench.journeys).
+ALWAYS = {
+    ("home", "mgr-large"), ("case list", "mgr-large"), ("statistics", "mgr-large"), ("compliance", "mgr-large"),
+    ("calendar feed", "mgr-large"),
+    ("home", "mgr-small"), ("case list", "mgr-small"), ("statistics", "mgr-small"),
+    ("home", "hr"), ("case list", "hr"), ("statistics", "hr"), ("compliance", "hr"), ("API case list", "hr"),
+    ("case page", "hr"), ("case PDF", "hr"),  # HR sees every open case
+    ("home", "employee"), ("my cases", "employee"),
+}
+ROW = re.compile(r"^(?P<label>.{16}) (?P<persona>\S+)\s+(?P<n>\d+)\s+\S+\s+\S+\s+\S+\s+\S+\s+(?P<errors>\d+)\s")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_bench_load_drives_every_journey_without_errors(monkeypatch):
+    call_command("generate", people=40, years=1, seed=3, password=PASSWORD, no_migrate=True, stdout=io.StringIO())
+    assert connection.vendor in ("sqlite", "postgresql")
+    # gunicorn inherits the environment: point it at the test database (it uses the test settings already).
+    if connection.vendor == "sqlite":
+        monkeypatch.setenv("DATABASE_URL", f"sqlite:///{connection.settings_dict['NAME']}")
+    else:
+        from tests.notify.conftest import database_url
+
+        monkeypatch.setenv("DATABASE_URL", database_url())
+    out = io.StringIO()
+    # Enough requests for two rounds of the ~23 journeys (the clients take them in turn); the
+    # duration is only a safety net.
+    call_command("bench", "load", "--password", PASSWORD, "--duration", "300", "--max-requests", "50",
+                 "--clients", "2", "--workers", "2", "--floor-repeats", "1", stdout=out)
+    report = out.getvalue()
+    assert re.search(r"\d+ requests in [\d.]+ s = [\d.]+ requests/s in all, 0 errors", report), report
+    assert "errors seen" not in report, report
+    rows = {}
+    for line in report.splitlines():
+        match = ROW.match(line)
+        if match:
+            rows[(match["label"].strip(), match["persona"])] = (int(match["n"]), int(match["errors"]))
+    assert ALWAYS <= set(rows), sorted(ALWAYS - set(rows))
+    assert all(n >= 1 and errors == 0 for n, errors in rows.values()), rows
