@@ -17,14 +17,23 @@ def heading(page) -> str:
     return page.locator("h1").first.inner_text().strip()
 
 
-def open_box(page, title):
-    """Open a form's <details> by its summary (the forms work without scripts)."""
+def open_details(page, title):
+    """Open a <details> by its summary."""
     page.locator("summary", has_text=title).first.click()
 
 
+def open_form(page, title):
+    """Follow the case page's link to a form's own page (plain links: no scripts needed)."""
+    page.locator("main").get_by_role("link", name=title, exact=True).click()
+    page.wait_for_load_state()
+    assert heading(page) == title
+
+
 def submit(page, box_id, button):
+    """Submit a form page's form; it goes back to the case page."""
     page.locator(f"#{box_id}").get_by_role("button", name=button).click()
     page.wait_for_load_state()
+    assert re.search(r"/saker/\d+/(#.*)?$", page.url), page.url
 
 
 def test_manager_registers_a_case_documents_it_and_closes_it(world, page):
@@ -57,18 +66,19 @@ def test_manager_registers_a_case_documents_it_and_closes_it(world, page):
     page.wait_for_url(re.compile(r".*/saker/\d+/$"))
     case = Case.objects.get()
     assert heading(page).startswith(case.number)
-    open_box(page, "Hvorfor denne datoen?")
+    open_details(page, "Hvorfor denne datoen?")
     assert "arbeidsdager" in page.locator(".why").first.inner_text()
     assert_accessible(page)
 
-    open_box(page, "Dokumenter en samtale")
+    open_form(page, "Dokumenter en samtale")
+    assert_accessible(page)
     box = page.locator("#samtale")
     box.get_by_label("Emil Ansatt (berørt ansatt)").check()
     box.get_by_label("Referat fra samtalen").fill("Gikk gjennom oppgavene hans; for mange brukere.")
     submit(page, "samtale", "Lagre")
     assert "Samtalen er dokumentert." in page.locator("main").inner_text()
 
-    open_box(page, "Dokumenter en vurdering")
+    open_form(page, "Dokumenter en vurdering")
     box = page.locator("#vurdering")
     box.get_by_label("Middels").check()
     box.locator("fieldset", has_text="Er det arbeidsrelatert?").get_by_label("Ja").check()
@@ -76,7 +86,15 @@ def test_manager_registers_a_case_documents_it_and_closes_it(world, page):
     submit(page, "vurdering", "Lagre")
     assert "Vurderingen er dokumentert." in page.locator("main").inner_text()
 
-    open_box(page, "Legg til et tiltak")
+    open_form(page, "Legg til et tiltak")
+    # First without a due date: the form's page comes back with the error, accessible, input kept.
+    box = page.locator("#tiltak")
+    box.get_by_label("Hva er tiltaket?").fill("Omfordele to brukere til Ella")
+    box.get_by_role("button", name="Legg til tiltaket").click()
+    page.wait_for_load_state()
+    assert "Sett en frist." in page.get_by_role("alert").inner_text()
+    assert page.locator("#tiltak").get_by_label("Hva er tiltaket?").input_value() == "Omfordele to brukere til Ella"
+    assert_accessible(page)
     box = page.locator("#tiltak")
     box.get_by_label("Hva er tiltaket?").fill("Omfordele to brukere til Ella")
     box.get_by_label("Organisatorisk / i jobben").check()
@@ -87,21 +105,24 @@ def test_manager_registers_a_case_documents_it_and_closes_it(world, page):
     assert "Tiltaket er lagt til." in page.locator("main").inner_text()
     assert_accessible(page)
 
-    open_box(page, "Dokumenter en oppfølging")
+    open_form(page, "Dokumenter en oppfølging")
     box = page.locator("#oppfolging")
     box.get_by_label("Hvilket tiltak følges opp?").select_option(label="Omfordele to brukere til Ella")
     box.get_by_label("Hvilken effekt har det hatt?").fill("Emil sier det er bedre.")
     submit(page, "oppfolging", "Lagre")
 
     measure = case.measures.get()
-    page.locator(f"#measure-{measure.pk} summary").click()
+    page.locator(f"#measure-{measure.pk}").get_by_role("link", name="Endre status").click()
+    page.wait_for_load_state()
+    assert "Omfordele to brukere til Ella" in page.locator("main").inner_text()
+    assert_accessible(page)
     row = page.locator(f"#m{measure.pk}")
     row.get_by_label("Ny status").select_option("done")
     row.get_by_role("button", name="Lagre").click()
     page.wait_for_load_state()
     assert "Tiltaket er oppdatert." in page.locator("main").inner_text()
 
-    open_box(page, "Avslutt saken")
+    open_form(page, "Avslutt saken")
     page.locator("#avslutt").get_by_label("Sluttevaluering").fill("Arbeidsmengden er justert; Emil melder at det fungerer.")
     submit(page, "avslutt", "Avslutt saken")
     assert "Saken er avsluttet." in page.locator("main").inner_text()

@@ -115,6 +115,7 @@ class Case(models.Model):
             models.Index(fields=["unit", "status", "-created_at"]),
             models.Index(fields=["organisation", "status", "-created_at"]),
             models.Index(fields=["owner", "status"]),
+            models.Index(fields=["organisation", "-created_at", "-id"], name="case_org_created_idx"),
         ]
 
     def __str__(self):

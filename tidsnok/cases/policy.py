@@ -13,7 +13,7 @@ Participation ("participate"): the concerned employee sees her own case with the
 entries shared with her, and may comment and respond to measures.
 """
 
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from tidsnok.access.policy import register
 from tidsnok.cases.models import Case, Entry, Exclusion, Handler, HandlerRole, Measure, Party, PartyRole, Visibility
@@ -22,43 +22,66 @@ from tidsnok.org import scope
 HANDLER_ACTIONS = {"view", "edit", "close", "export", "manage_handlers", "waive"}
 
 
-def _handler_q(user) -> Q:
+NOTHING = Q(pk__in=[])
+
+
+def _handled(person, roles) -> QuerySet:
+    """Ids of the cases the person is an active handler of in one of these roles."""
+    return Handler.objects.filter(person=person, role__in=roles, removed_at__isnull=True).values("case_id")
+
+
+def _case_q(user, action, to_case=""):
+    """The rule as a condition on a case: on Case itself (`to_case` ""), or on the
+    case of a row that points to one (`to_case` "case__": entries, measures),
+    where it becomes a join by the row's own case_id.
+
+    Written for the two ways it is read. One case (a page, its entries, its
+    measures) is tested on its own row, found by key, with her handler rows read
+    once (small uncorrelated subqueries): never the set of every case she may
+    see. A list sorted newest first walks the (organisation, created_at) index
+    and tests each case the same way, stopping after a page, instead of reading
+    and sorting every case of the organisation.
+    """
     person = scope.person_of(user)
+    if person is None:
+        return NOTHING
+    # Built once per user object, like the scopes it is made of: a page asks
+    # several times (the case, its entries, its measures).
+    cache = user.__dict__.setdefault("_tidsnok_scope_cache", {})
+    key = ("cases.policy", action, to_case)
+    if key not in cache:
+        cache[key] = _build_case_q(user, person, action, to_case)
+    return cache[key]
+
+
+def _build_case_q(user, person, action, to_case):
+    org = Q(**{f"{to_case}organisation_id": person.organisation_id})
+    if action == "participate":
+        # The few cases about her, by the (person, role) index.
+        mine = Party.objects.filter(person=person, role=PartyRole.CONCERNED).values("case_id")
+        return org & Q(**{f"{to_case}pk__in": mine})
+    if action not in HANDLER_ACTIONS or (action == "waive" and not scope.is_hr(user)):
+        return NOTHING
     managed = scope.managed_unit_ids(user)
-    explicit_roles = [HandlerRole.ADDED]
-    if scope.is_hr(user):
-        explicit_roles.append(HandlerRole.HR)
-    handler = Handler.objects.filter(case=OuterRef("pk"), person=person, removed_at__isnull=True)
-    q = Q(Exists(handler.filter(role__in=explicit_roles)))
+    hr = scope.hr_scope(user)
+    explicit_roles = [HandlerRole.ADDED] + ([HandlerRole.HR] if scope.is_hr(user) else [])
+    # Added (and HR) handlers always; a manager handler only while she manages the case's unit.
+    handler = Q(**{f"{to_case}pk__in": _handled(person, explicit_roles)})
     if managed:
-        q |= Q(Exists(handler.filter(role__in=[HandlerRole.MANAGER, HandlerRole.NEXT_MANAGER])), unit_id__in=list(managed))
-    return q
+        handler |= Q(**{f"{to_case}pk__in": _handled(person, [HandlerRole.MANAGER, HandlerRole.NEXT_MANAGER]),
+                        f"{to_case}unit_id__in": sorted(managed)})
+    # Scope first: the cheap test, and for most cases the one that decides.
+    if hr == scope.ALL:
+        q = Q(**{f"{to_case}restricted": False}) | handler
+    else:
+        units = set(managed) | set(hr)
+        q = (Q(**{f"{to_case}restricted": False, f"{to_case}unit_id__in": sorted(units)}) | handler) if units else handler
+    excluded = Exclusion.objects.filter(case=OuterRef(f"{to_case}pk"), person=person)
+    return org & q & ~Q(Exists(excluded))
 
 
 def cases_visible(user, action="view"):
-    person = scope.person_of(user)
-    if person is None:
-        return Case.objects.none()
-    base = Case.objects.filter(organisation_id=person.organisation_id)
-    if action == "participate":
-        return base.filter(
-            Exists(Party.objects.filter(case=OuterRef("pk"), person=person, role=PartyRole.CONCERNED))
-        )
-    if action not in HANDLER_ACTIONS:
-        return Case.objects.none()
-    q = _handler_q(user)
-    scope_units = set(scope.managed_unit_ids(user))
-    hr = scope.hr_scope(user)
-    if hr == scope.ALL:
-        q |= Q(restricted=False)
-    else:
-        scope_units |= set(hr)
-    if scope_units:
-        q |= Q(restricted=False, unit_id__in=list(scope_units))
-    if action == "waive" and not scope.is_hr(user):
-        return Case.objects.none()
-    excluded = Exclusion.objects.filter(case=OuterRef("pk"), person=person)
-    return base.filter(q).exclude(Exists(excluded))
+    return Case.objects.filter(_case_q(user, action))
 
 
 def entries_visible(user, action="view"):
@@ -66,26 +89,26 @@ def entries_visible(user, action="view"):
     person = scope.person_of(user)
     if person is None:
         return Entry.objects.none()
-    handled = Entry.objects.filter(case__in=cases_visible(user, "view"))
+    handled = _case_q(user, "view", "case__")
     if action != "view":
-        return handled
-    shared = Entry.objects.filter(
-        case__in=cases_visible(user, "participate"), visibility=Visibility.SHARED
-    ).filter(Q(about__isnull=True) | Q(about=person))
-    return handled | shared
+        return Entry.objects.filter(handled)
+    shared = _case_q(user, "participate", "case__") & Q(visibility=Visibility.SHARED) & (
+        Q(about__isnull=True) | Q(about=person)
+    )
+    return Entry.objects.filter(handled | shared)
 
 
 def measures_visible(user, action="view"):
     person = scope.person_of(user)
     if person is None:
         return Measure.objects.none()
-    handled = Measure.objects.filter(case__in=cases_visible(user, "view"))
+    shared = _case_q(user, "participate", "case__") & Q(visibility=Visibility.SHARED)
     if action == "participate":
-        return Measure.objects.filter(case__in=cases_visible(user, "participate"), visibility=Visibility.SHARED)
+        return Measure.objects.filter(shared)
+    handled = _case_q(user, "view", "case__")
     if action != "view":
-        return handled
-    shared = Measure.objects.filter(case__in=cases_visible(user, "participate"), visibility=Visibility.SHARED)
-    return handled | shared
+        return Measure.objects.filter(handled)
+    return Measure.objects.filter(handled | shared)
 
 
 register(Case, cases_visible)

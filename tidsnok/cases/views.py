@@ -2,13 +2,15 @@
 
 Every view looks the case up through the access policy first (a case the user
 may not see is a 404, on the page and on every form URL alike); every change goes
-through a service in tidsnok.cases.services. The forms on the case page post to
-small views of their own; on bad input the case page is shown again with that
-form filled in and its errors, and nothing is written.
+through a service in tidsnok.cases.services. The case page renders no form:
+each form has a small page of its own, at the URL it posts to, linked from the
+case page; on bad input that page is shown again with the input and its errors,
+and nothing is written.
 """
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 
 from django.conf import settings
 from django.contrib import messages
@@ -23,7 +25,7 @@ from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from tidsnok.access.policy import AccessDenied, can, get_visible_or_404, visible
 from tidsnok.audit.services import record_access
@@ -126,9 +128,11 @@ def _keyset_page(cases, request):
     and no COUNT over everything, so page 200 costs what page 1 does."""
     before = _parse_cursor(request.GET.get("before"))
     after = _parse_cursor(request.GET.get("after"))
+    # Each cursor condition carries a plain bound on created_at as well: the same
+    # rows, but the database can start the index walk at the cursor.
     if after is not None and before is None:
         at, pk = after
-        rows = list(cases.filter(Q(created_at__gt=at) | Q(created_at=at, pk__gt=pk))
+        rows = list(cases.filter(created_at__gte=at).filter(Q(created_at__gt=at) | Q(created_at=at, pk__gt=pk))
                     .order_by("created_at", "pk")[: PAGE_SIZE + 1])
         has_newer = len(rows) > PAGE_SIZE
         rows = rows[:PAGE_SIZE][::-1]
@@ -136,7 +140,7 @@ def _keyset_page(cases, request):
     else:
         if before is not None:
             at, pk = before
-            cases = cases.filter(Q(created_at__lt=at) | Q(created_at=at, pk__lt=pk))
+            cases = cases.filter(created_at__lte=at).filter(Q(created_at__lt=at) | Q(created_at=at, pk__lt=pk))
         rows = list(cases.order_by("-created_at", "-pk")[: PAGE_SIZE + 1])
         has_older = len(rows) > PAGE_SIZE
         rows = rows[:PAGE_SIZE]
@@ -326,69 +330,82 @@ def case_new(request):
 # --- the case page ------------------------------------------------------------------------------
 
 
+def _party_label(p) -> str:
+    return f"{p.person.name} ({p.get_role_display().lower()})"
+
+
 class CasePage:
-    """Everything the case page and its forms need, loaded once through the
-    policy: a fixed number of queries however many entries, deadlines and
-    measures the case has."""
+    """What the case page and its form pages read about one case, through the
+    policy, each part on first use: the case page loads what it shows, a form
+    page what its form offers. Either is a fixed number of queries however many
+    entries, deadlines and measures the case has."""
 
     def __init__(self, request, case):
-        user = request.user
         self.request = request
+        self.user = request.user
         self.case = case
         self.lang = _lang()
         self.today = _today()
-        parties = sorted(
-            case.parties.select_related("person"), key=lambda p: (ROLE_ORDER.get(p.role, 9), p.person.name, p.pk)
+
+    # What the page shows.
+
+    @cached_property
+    def party_rows(self) -> list[Party]:
+        return sorted(
+            self.case.parties.select_related("person"),
+            key=lambda p: (ROLE_ORDER.get(p.role, 9), p.person.name, p.pk),
         )
-        self.party_rows = parties
+
+    @cached_property
+    def party_lines(self) -> list[tuple[str, str]]:
         # One line per person: the concerned employee is often also the one who raised it.
         grouped: dict[int, list] = {}
-        for p in parties:
+        for p in self.party_rows:
             grouped.setdefault(p.person_id, [p.person.name, []])[1].append(p.get_role_display().lower())
-        self.party_lines = [(name, ", ".join(roles)) for name, roles in grouped.values()]
-        self.handler_rows = list(
-            case.handlers.filter(removed_at__isnull=True).select_related("person").order_by("added_at", "pk")
-        )
-        self.exclusion_rows = list(case.exclusions.select_related("person").order_by("created_at", "pk"))
-        excluded = {e.person_id for e in self.exclusion_rows}
-        self.measure_rows = list(visible(user, Measure).filter(case=case).select_related("owner"))
-        self.measures = {m.pk: m for m in self.measure_rows}
-        self.catalogue = list(Factor.objects.filter(organisation_id=case.organisation_id))
-        case_factor_ids = set(case.factors.values_list("pk", flat=True))
-        self.case_factors = [f for f in self.catalogue if f.pk in case_factor_ids]
-        # Colleagues in the case's unit whom the user may see: the "free choice"
-        # of participants and measure owners, bounded by one unit's size.
-        colleagues = list(
-            visible(user, Person).filter(unit_id=case.unit_id).filter(
-                Q(end_date__isnull=True) | Q(end_date__gte=self.today)
-            ).order_by("name", "pk")[:PEOPLE_LIMIT]
+        return [(name, ", ".join(roles)) for name, roles in grouped.values()]
+
+    @cached_property
+    def handler_rows(self) -> list:
+        return list(
+            self.case.handlers.filter(removed_at__isnull=True).select_related("person").order_by("added_at", "pk")
         )
 
-        def party_label(p):
-            return f"{p.person.name} ({p.get_role_display().lower()})"
+    @cached_property
+    def exclusion_rows(self) -> list:
+        return list(self.case.exclusions.select_related("person").order_by("created_at", "pk"))
 
-        def handler_label(h):
-            return f"{h.person.name} ({h.get_role_display().lower()})"
+    @cached_property
+    def measure_rows(self) -> list[Measure]:
+        return list(visible(self.user, Measure).filter(case=self.case).select_related("owner"))
 
-        self.parties = PersonChoices((p.person, party_label(p)) for p in parties)
-        listed = (
-            [(p.person, party_label(p)) for p in parties]
-            + [(h.person, handler_label(h)) for h in self.handler_rows]
-            + [(p, p.name) for p in colleagues]
+    @cached_property
+    def measures(self) -> dict[int, Measure]:
+        return {m.pk: m for m in self.measure_rows}
+
+    @cached_property
+    def catalogue(self) -> list[Factor]:
+        return list(Factor.objects.filter(organisation_id=self.case.organisation_id))
+
+    @cached_property
+    def case_factors(self) -> list[Factor]:
+        ids = set(self.case.factors.values_list("pk", flat=True))
+        return [f for f in self.catalogue if f.pk in ids]
+
+    @cached_property
+    def entry_rows(self) -> list[Entry]:
+        return list(
+            visible(self.user, Entry).filter(case=self.case).select_related("author")
+            .order_by("occurred_on", "recorded_at", "pk")
         )
-        self.participants = PersonChoices(listed)
-        self.owners = PersonChoices((p, label) for p, label in listed if p.pk not in excluded)
-        self.factor_choices = [(f.code, f.name(self.lang)) for f in self.catalogue if f.active]
-        self.measure_choices = [
-            (str(m.pk), m.what[:80]) for m in self.measure_rows if m.status != MeasureStatus.CANCELLED
-        ]
-        # Names of everyone the entries mention. Reading them is part of reading the
-        # case, which the policy already allowed; most are parties or handlers.
-        self.names = {pk: p.name for pk, p in self.participants.people.items()}
-        self.names.update({e.person_id: e.person.name for e in self.exclusion_rows})
-        self.entry_rows = list(
-            visible(user, Entry).filter(case=case).select_related("author").order_by("occurred_on", "recorded_at", "pk")
-        )
+
+    @cached_property
+    def names(self) -> dict[int, str]:
+        """Names of everyone the entries mention. Reading them is part of reading
+        the case, which the policy already allowed. One query whenever an entry
+        names anyone, known here or not, so the count does not change as the case grows."""
+        names = {p.person_id: p.person.name for p in self.party_rows}
+        names.update((h.person_id, h.person.name) for h in self.handler_rows)
+        names.update((e.person_id, e.person.name) for e in self.exclusion_rows)
         mentioned = set()
         for entry in self.entry_rows:
             data = entry.data or {}
@@ -398,11 +415,12 @@ class CasePage:
                     mentioned.add(data[key])
             if entry.about_id:
                 mentioned.add(entry.about_id)
-        unknown = mentioned - set(self.names)
-        if unknown:
-            self.names.update(
-                Person.objects.filter(organisation_id=case.organisation_id, pk__in=unknown).values_list("pk", "name")
+        if mentioned:
+            names.update(
+                Person.objects.filter(organisation_id=self.case.organisation_id, pk__in=mentioned)
+                .values_list("pk", "name")
             )
+        return names
 
     def timeline(self, deadlines):
         factor_names = {f.code: f.name(self.lang) for f in self.catalogue}
@@ -419,6 +437,47 @@ class CasePage:
             for d in deadlines
         ]
         return timeline.build(entry_views, deadline_views), deadline_views, entry_views
+
+    # What the forms offer (the form pages only).
+
+    @cached_property
+    def colleagues(self) -> list[Person]:
+        # Colleagues in the case's unit whom the user may see: the "free choice"
+        # of participants and measure owners, bounded by one unit's size.
+        return list(
+            visible(self.user, Person).filter(unit_id=self.case.unit_id).filter(
+                Q(end_date__isnull=True) | Q(end_date__gte=self.today)
+            ).order_by("name", "pk")[:PEOPLE_LIMIT]
+        )
+
+    @cached_property
+    def _listed(self) -> list[tuple[Person, str]]:
+        return (
+            [(p.person, _party_label(p)) for p in self.party_rows]
+            + [(h.person, f"{h.person.name} ({h.get_role_display().lower()})") for h in self.handler_rows]
+            + [(p, p.name) for p in self.colleagues]
+        )
+
+    @cached_property
+    def parties(self) -> PersonChoices:
+        return PersonChoices((p.person, _party_label(p)) for p in self.party_rows)
+
+    @cached_property
+    def participants(self) -> PersonChoices:
+        return PersonChoices(self._listed)
+
+    @cached_property
+    def owners(self) -> PersonChoices:
+        excluded = {e.person_id for e in self.exclusion_rows}
+        return PersonChoices((p, label) for p, label in self._listed if p.pk not in excluded)
+
+    @cached_property
+    def factor_choices(self) -> list[tuple[str, str]]:
+        return [(f.code, f.name(self.lang)) for f in self.catalogue if f.active]
+
+    @cached_property
+    def measure_choices(self) -> list[tuple[str, str]]:
+        return [(str(m.pk), m.what[:80]) for m in self.measure_rows if m.status != MeasureStatus.CANCELLED]
 
 
 # slug in the URL -> (entry kind, form class, success message)
@@ -441,6 +500,10 @@ ENTRY_TITLES = {
 # Default visibility of each form (services.SHARED_BY_DEFAULT), except that in
 # restricted cases a conversation starts as internal: it may be with the accused.
 DEFAULT_SHARED = {"samtale", "oppfolging", "beslutning"}
+RECORD_HELP = gettext_lazy(
+    "Give the date it happened. If you write it down later, the case shows both dates."
+)
+CLOSE_HELP = gettext_lazy("A case closes with a final evaluation, when every measure is done or cancelled.")
 
 
 def _entry_form(slug, page: CasePage, data=None):
@@ -454,106 +517,81 @@ def _entry_form(slug, page: CasePage, data=None):
 
 @dataclass
 class FormBox:
-    """A form on the case page, with where it posts and what it is called."""
+    """A form of the case, with where it posts and what it is called."""
 
     key: str
     title: str
     form: object
     action: str
     submit: str
-    open: bool = False
-    stale: bool = False
+
+
+@dataclass
+class FormLink:
+    """A link from the case page to one of its form pages; `key` is the link's
+    id, where the form page's cancel link comes back to."""
+
+    key: str
+    title: str
+    url: str
 
 
 def _handled_case(user, case_id, action="view"):
     return visible(user, Case, action).select_related("unit", "owner").filter(pk=case_id).first()
 
 
-def _render_case(request, case, *, bound=None, status=200, stale_key=None):
-    """The case page; `bound` replaces the blank form under the same key with one
-    the user filled in (and its errors)."""
+def _render_case(request, case):
+    """The case page: facts, timeline, measures, and links to the forms. No form
+    is rendered here; each has a page of its own (see _form_page)."""
     user = request.user
-    bound = bound or {}
     page = CasePage(request, case)
     deadlines = list(case.deadlines.all().order_by("due", "pk"))
     items, deadline_views, entry_views = page.timeline(deadlines)
     is_open = case.is_open
     can_waive = can(user, "waive", case)
-    is_hr = scope.is_hr(user)
+    pk = case.pk
 
-    def box(key, title, form, action, submit):
-        form = bound.get(key, form)
-        return FormBox(key=key, title=title, form=form, action=action, submit=submit,
-                       open=key in bound, stale=key == stale_key)
-
-    boxes = []
+    record = []
     if is_open:
         for slug in ENTRY_FORMS:
             if slug == "konklusjon" and case.kind != Kind.HARASSMENT:
                 continue
-            boxes.append(box(slug, ENTRY_TITLES[slug], _entry_form(slug, page) if slug not in bound else None,
-                             reverse("cases:entry", args=[case.pk, slug]), _("Save")))
-        boxes.append(box("tiltak", _("Add a measure"), MeasureForm(prefix="tiltak", context=page),
-                         reverse("cases:measure_add", args=[case.pk]), _("Add the measure")))
-    measure_rows = []
+            record.append(FormLink(slug, ENTRY_TITLES[slug], reverse("cases:entry", args=[pk, slug])))
+        record.append(FormLink("tiltak", _("Add a measure"), reverse("cases:measure_add", args=[pk])))
     responses: dict[int, list] = {}
     for view in entry_views:
         if view.entry.kind == EntryKind.MEASURE_RESPONSE and view.entry.measure_id:
             responses.setdefault(view.entry.measure_id, []).append(view)
-    for measure in page.measure_rows:
-        key = f"m{measure.pk}"
-        form = bound.get(key) or MeasureStatusForm(
-            prefix=key, initial={"status": measure.status, "version": measure.version}
-        )
-        measure_rows.append({
-            "key": key, "measure": measure, "form": form if is_open else None, "open": key in bound, "stale": key == stale_key,
-            "overdue": measure.is_open and measure.due < page.today,
-            "responses": responses.get(measure.pk, []),
-            "action": reverse("cases:measure_status", args=[case.pk, measure.pk]),
-        })
-    waive_forms = {}
-    if can_waive and is_open:
-        for d in deadlines:
-            if d.status == DeadlineStatus.OPEN:
-                key = f"d{d.pk}"
-                waive_forms[d.pk] = {"key": key, "form": bound.get(key) or WaiveForm(prefix=key), "open": key in bound,
-                                     "action": reverse("cases:waive", args=[case.pk, d.pk])}
+    measure_rows = [
+        {
+            "measure": m, "overdue": m.is_open and m.due < page.today, "responses": responses.get(m.pk, []),
+            "action": reverse("cases:measure_status", args=[pk, m.pk]) if is_open else None,
+        }
+        for m in page.measure_rows
+    ]
     for item in items:
-        if item.deadline is not None:
-            item.waive = waive_forms.get(item.deadline.deadline.pk)
+        d = item.deadline.deadline if item.deadline is not None else None
+        if d is not None:
+            item.waive = (reverse("cases:waive", args=[pk, d.pk])
+                          if can_waive and is_open and d.status == DeadlineStatus.OPEN else None)
     ask_hr = close = reopen = add_handler = None
     if is_open:
-        ask_hr = box("usikker", _("I am unsure about the process or my impartiality"), AskHrForm(prefix="usikker"),
-                     reverse("cases:ask_hr", args=[case.pk]), _("Involve HR"))
-        close = box("avslutt", _("Close the case"), CloseForm(prefix="avslutt", initial={"version": case.version}),
-                    reverse("cases:close", args=[case.pk]), _("Close the case"))
+        ask_hr = FormLink("usikker", _("I am unsure about the process or my impartiality"),
+                          reverse("cases:ask_hr", args=[pk]))
+        close = FormLink("avslutt", _("Close the case"), reverse("cases:close", args=[pk]))
+        if scope.is_hr(user):
+            add_handler = FormLink("behandler", _("Add a handler"), reverse("cases:add_handler", args=[pk]))
     else:
-        reopen = box("gjenapne", _("Reopen the case"), ReopenForm(prefix="gjenapne", initial={"version": case.version}),
-                     reverse("cases:reopen", args=[case.pk]), _("Reopen"))
-    if is_hr and is_open:
-        candidates = _handler_candidates(user, case, page)
-        add_handler = box("behandler", _("Add a handler"), AddHandlerForm(prefix="behandler", candidates=candidates),
-                          reverse("cases:add_handler", args=[case.pk]), _("Add"))
-    error_forms = [b for b in boxes + [ask_hr, close, reopen, add_handler] if b and b.form.errors]
-    error_forms += [
-        FormBox(key=f"m{r['measure'].pk}", title=_("Measure: %(what)s") % {"what": r["measure"].what[:60]},
-                form=r["form"], action="", submit="")
-        for r in measure_rows if r["form"] is not None and r["form"].errors
-    ]
-    error_forms += [
-        FormBox(key=f"d{pk}", title=_("Waive deadline"), form=w["form"], action="", submit="")
-        for pk, w in waive_forms.items() if w["form"].errors
-    ]
-    if (case.restricted or case.kind in ACCESS_LOGGED_KINDS) and status == 200:
+        reopen = FormLink("gjenapne", _("Reopen the case"), reverse("cases:reopen", args=[pk]))
+    if case.restricted or case.kind in ACCESS_LOGGED_KINDS:
         # Harassment, reports and sick leave: every read is on the record (audit room).
         record_access(user, case, role=",".join(sorted(scope.roles_of(user))), reason="case_page")
     overdue = [d for d in deadline_views if d.overdue]
     return render(request, "cases/detail.html", {
         "case": case, "page": page, "items": items, "deadline_views": deadline_views,
         "picture": timeline.picture(case.known_at, deadline_views, page.today),
-        "overdue": overdue, "boxes": boxes, "measure_rows": measure_rows,
+        "overdue": overdue, "record": record, "measure_rows": measure_rows,
         "ask_hr": ask_hr, "close": close, "reopen": reopen, "add_handler": add_handler,
-        "error_forms": error_forms, "stale_message": STALE_MESSAGE if stale_key else "",
         "exclusions": [
             timeline.exclusion_text(e.person.name, e.reason) for e in page.exclusion_rows
         ],
@@ -562,7 +600,7 @@ def _render_case(request, case, *, bound=None, status=200, stale_key=None):
         "guidance_factors": [(f.name(page.lang), guidance.for_factor(f, page.lang)) for f in page.case_factors],
         "guidance_document": guidance.DOCUMENT,
         "when_to_talk_to_hr": guidance.WHEN_TO_TALK_TO_HR,
-    }, status=status)
+    })
 
 
 def _handler_candidates(user, case, page: CasePage) -> PersonChoices:
@@ -583,8 +621,8 @@ def _handler_candidates(user, case, page: CasePage) -> PersonChoices:
 @login_required
 @require_GET
 def case_detail(request, case_id: int):
-    """The case: facts, timeline, measures and forms for those handling it; the
-    participation page for the concerned employee."""
+    """The case: facts, timeline, measures and links to the forms for those
+    handling it; the participation page for the concerned employee."""
     case = _handled_case(request.user, case_id)
     if case is None:
         case = get_visible_or_404(request.user, Case, "participate", pk=case_id)
@@ -597,7 +635,13 @@ def case_detail(request, case_id: int):
     return _render_case(request, case)
 
 
-# --- changes on the case page -------------------------------------------------------------------
+# --- the forms of the case page -----------------------------------------------------------------
+#
+# Each form has a page of its own at the URL it posts to: GET shows the form,
+# POST saves through a service and goes back to the case page, at what changed.
+# On bad input the form page comes back with the input and the errors (400;
+# 409 for a stale edit, with the other person's change shown), and nothing is
+# written. The case page itself renders no form: it links to these pages.
 
 
 def _case_for_change(request, case_id, action="edit"):
@@ -607,14 +651,47 @@ def _case_for_change(request, case_id, action="edit"):
     return case
 
 
+def _back_url(case, anchor: str) -> str:
+    """Where a form page's cancel link goes: the case page at the form's link. For
+    kinds with a page of their own, the case page is the timeline view of it."""
+    query = "?tidslinje=1" if case.kind in hooks.case_pages else ""
+    return reverse("cases:detail", args=[case.pk]) + query + f"#{anchor}"
+
+
+def _form_page(request, case, box: FormBox, *, status=200, back="", intro=(), measure=None, deadline=None,
+               guidance_list=()):
+    """One form of the case on a page of its own; `back` is the anchor on the case page to return to."""
+    # The error summary links to the fields; on a page with one form it needs no title.
+    summary = [FormBox(key=box.key, title="", form=box.form, action="", submit="")] if box.form.errors else []
+    return render(request, "cases/form.html", {
+        "case": case, "box": box, "error_forms": summary, "back": _back_url(case, back or box.key),
+        "intro": intro, "measure": measure, "deadline": deadline, "guidance_list": guidance_list,
+    }, status=status)
+
+
+def _closed(request, case):
+    """A form page of an open case, asked for when the case is closed (an old link)."""
+    messages.info(request, _("The case is closed. Reopen it to add to it."))
+    return redirect(_case_url(case))
+
+
+def _entry_box(case, slug, form) -> FormBox:
+    return FormBox(key=slug, title=str(ENTRY_TITLES[slug]), form=form,
+                   action=reverse("cases:entry", args=[case.pk, slug]), submit=_("Save"))
+
+
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def add_entry(request, case_id: int, slug: str):
     if slug not in ENTRY_FORMS:
         raise Http404
     case = _case_for_change(request, case_id)
     kind, _form_class, done = ENTRY_FORMS[slug]
     page = CasePage(request, case)
+    if request.method == "GET":
+        if not case.is_open:
+            return _closed(request, case)
+        return _form_page(request, case, _entry_box(case, slug, _entry_form(slug, page)), intro=[RECORD_HELP])
     form = _entry_form(slug, page, request.POST)
     if form.is_valid():
         try:
@@ -626,14 +703,24 @@ def add_entry(request, case_id: int, slug: str):
         else:
             messages.success(request, str(done))
             return redirect(_case_url(case, f"entry-{entry.pk}"))
-    return _render_case(request, case, bound={slug: form}, status=400)
+    return _form_page(request, case, _entry_box(case, slug, form), status=400, intro=[RECORD_HELP])
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def add_measure(request, case_id: int):
     case = _case_for_change(request, case_id)
     page = CasePage(request, case)
+
+    def form_page(form, status=200):
+        box = FormBox(key="tiltak", title=_("Add a measure"), form=form,
+                      action=reverse("cases:measure_add", args=[case.pk]), submit=_("Add the measure"))
+        return _form_page(request, case, box, status=status)
+
+    if request.method == "GET":
+        if not case.is_open:
+            return _closed(request, case)
+        return form_page(MeasureForm(prefix="tiltak", context=page))
     form = MeasureForm(request.POST, prefix="tiltak", context=page)
     if form.is_valid():
         try:
@@ -645,15 +732,27 @@ def add_measure(request, case_id: int):
         else:
             messages.success(request, _("The measure is added."))
             return redirect(_case_url(case, f"measure-{measure.pk}"))
-    return _render_case(request, case, bound={"tiltak": form}, status=400)
+    return form_page(form, 400)
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def measure_status(request, case_id: int, measure_id: int):
     case = _case_for_change(request, case_id)
     measure = get_visible_or_404(request.user, Measure, pk=measure_id, case=case)
     key = f"m{measure.pk}"
+
+    def form_page(form, status=200):
+        # The measure as it stands beside the form: after a stale edit, that is the other person's change.
+        box = FormBox(key=key, title=_("Change status"), form=form,
+                      action=reverse("cases:measure_status", args=[case.pk, measure.pk]), submit=_("Save"))
+        return _form_page(request, case, box, status=status, back=f"measure-{measure.pk}",
+                          measure=measure)
+
+    if request.method == "GET":
+        if not case.is_open:
+            return _closed(request, case)
+        return form_page(MeasureStatusForm(prefix=key, initial={"status": measure.status, "version": measure.version}))
     form = MeasureStatusForm(request.POST, prefix=key)
     if form.is_valid():
         try:
@@ -661,12 +760,13 @@ def measure_status(request, case_id: int, measure_id: int):
         except StaleVersion:
             # Keep what she chose, but against the version she can now see, so one
             # more click saves it once she has checked the other change.
+            measure.refresh_from_db()
             data = request.POST.copy()
-            data[f"{key}-version"] = str(Measure.objects.filter(pk=measure.pk).values_list("version", flat=True)[0])
+            data[f"{key}-version"] = str(measure.version)
             stale = MeasureStatusForm(data, prefix=key)
             stale.is_valid()
             stale.add_error(None, str(STALE_MESSAGE))
-            return _render_case(request, case, bound={key: stale}, status=409, stale_key=key)
+            return form_page(stale, 409)
         except ValidationError as error:
             apply_service_errors(form, error)
         except AccessDenied:
@@ -674,12 +774,12 @@ def measure_status(request, case_id: int, measure_id: int):
         else:
             messages.success(request, _("The measure is updated."))
             return redirect(_case_url(case, f"measure-{measure.pk}"))
-    return _render_case(request, case, bound={key: form}, status=400)
+    return form_page(form, 400)
 
 
 def _with_current_version(request, key, form_class, case):
     data = request.POST.copy()
-    data[f"{key}-version"] = str(Case.objects.filter(pk=case.pk).values_list("version", flat=True)[0])
+    data[f"{key}-version"] = str(case.version)
     form = form_class(data, prefix=key)
     form.is_valid()
     form.add_error(None, str(STALE_MESSAGE))
@@ -687,17 +787,26 @@ def _with_current_version(request, key, form_class, case):
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def close_case(request, case_id: int):
     case = _case_for_change(request, case_id, "close")
+
+    def form_page(form, status=200):
+        box = FormBox(key="avslutt", title=_("Close the case"), form=form,
+                      action=reverse("cases:close", args=[case.pk]), submit=_("Close the case"))
+        return _form_page(request, case, box, status=status, intro=[CLOSE_HELP])
+
+    if request.method == "GET":
+        if not case.is_open:
+            return redirect(_case_url(case))
+        return form_page(CloseForm(prefix="avslutt", initial={"version": case.version}))
     form = CloseForm(request.POST, prefix="avslutt")
     if form.is_valid():
         try:
             services.close_case(request.user, case, form.cleaned_data["evaluation"], form.cleaned_data["version"])
         except StaleVersion:
             case.refresh_from_db()
-            stale = _with_current_version(request, "avslutt", CloseForm, case)
-            return _render_case(request, case, bound={"avslutt": stale}, status=409, stale_key="avslutt")
+            return form_page(_with_current_version(request, "avslutt", CloseForm, case), 409)
         except ValidationError as error:
             apply_service_errors(form, error)
         except AccessDenied:
@@ -705,21 +814,30 @@ def close_case(request, case_id: int):
         else:
             messages.success(request, _("The case is closed."))
             return redirect(_case_url(case))
-    return _render_case(request, case, bound={"avslutt": form}, status=400)
+    return form_page(form, 400)
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def reopen_case(request, case_id: int):
     case = _case_for_change(request, case_id)
+
+    def form_page(form, status=200):
+        box = FormBox(key="gjenapne", title=_("Reopen the case"), form=form,
+                      action=reverse("cases:reopen", args=[case.pk]), submit=_("Reopen"))
+        return _form_page(request, case, box, status=status)
+
+    if request.method == "GET":
+        if case.is_open:
+            return redirect(_case_url(case))
+        return form_page(ReopenForm(prefix="gjenapne", initial={"version": case.version}))
     form = ReopenForm(request.POST, prefix="gjenapne")
     if form.is_valid():
         try:
             services.reopen_case(request.user, case, form.cleaned_data["reason"], form.cleaned_data["version"])
         except StaleVersion:
             case.refresh_from_db()
-            stale = _with_current_version(request, "gjenapne", ReopenForm, case)
-            return _render_case(request, case, bound={"gjenapne": stale}, status=409, stale_key="gjenapne")
+            return form_page(_with_current_version(request, "gjenapne", ReopenForm, case), 409)
         except ValidationError as error:
             apply_service_errors(form, error)
         except AccessDenied:
@@ -727,13 +845,23 @@ def reopen_case(request, case_id: int):
         else:
             messages.success(request, _("The case is reopened."))
             return redirect(_case_url(case))
-    return _render_case(request, case, bound={"gjenapne": form}, status=400)
+    return form_page(form, 400)
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def ask_hr(request, case_id: int):
     case = _case_for_change(request, case_id)
+
+    def form_page(form, status=200):
+        box = FormBox(key="usikker", title=_("I am unsure about the process or my impartiality"), form=form,
+                      action=reverse("cases:ask_hr", args=[case.pk]), submit=_("Involve HR"))
+        return _form_page(request, case, box, status=status, guidance_list=guidance.WHEN_TO_TALK_TO_HR)
+
+    if request.method == "GET":
+        if not case.is_open:
+            return _closed(request, case)
+        return form_page(AskHrForm(prefix="usikker"))
     form = AskHrForm(request.POST, prefix="usikker")
     if form.is_valid():
         try:
@@ -750,11 +878,11 @@ def ask_hr(request, case_id: int):
                 messages.warning(request, _("Your note is saved, but no HR adviser covers this unit. Contact HR "
                                             "directly."))
             return redirect(_case_url(case))
-    return _render_case(request, case, bound={"usikker": form}, status=400)
+    return form_page(form, 400)
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def waive_deadline(request, case_id: int, deadline_id: int):
     case = _case_for_change(request, case_id, "waive")
     # Deadlines have no policy of their own: they are read through their case.
@@ -762,6 +890,19 @@ def waive_deadline(request, case_id: int, deadline_id: int):
     if deadline is None:
         raise Http404
     key = f"d{deadline.pk}"
+    back = f"deadline-{deadline.pk}"
+
+    def form_page(form, status=200):
+        box = FormBox(key=key, title=_("Waive deadline"), form=form,
+                      action=reverse("cases:waive", args=[case.pk, deadline.pk]), submit=_("Waive"))
+        view = timeline.describe_deadline(deadline, case_known_at=case.known_at, lang=_lang(), today=_today(),
+                                          entries={})
+        return _form_page(request, case, box, status=status, back=back, deadline=view)
+
+    if request.method == "GET":
+        if not case.is_open or deadline.status != DeadlineStatus.OPEN:
+            return redirect(_case_url(case, back))
+        return form_page(WaiveForm(prefix=key))
     form = WaiveForm(request.POST, prefix=key)
     if form.is_valid():
         try:
@@ -772,18 +913,27 @@ def waive_deadline(request, case_id: int, deadline_id: int):
             raise Http404
         else:
             messages.success(request, _("The deadline is waived."))
-            return redirect(_case_url(case, f"deadline-{deadline.pk}"))
-    return _render_case(request, case, bound={key: form}, status=400)
+            return redirect(_case_url(case, back))
+    return form_page(form, 400)
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def add_handler(request, case_id: int):
     case = _case_for_change(request, case_id)
     if not scope.is_hr(request.user):
         raise Http404
-    page = CasePage(request, case)
-    candidates = _handler_candidates(request.user, case, page)
+    candidates = _handler_candidates(request.user, case, CasePage(request, case))
+
+    def form_page(form, status=200):
+        box = FormBox(key="behandler", title=_("Add a handler"), form=form,
+                      action=reverse("cases:add_handler", args=[case.pk]), submit=_("Add"))
+        return _form_page(request, case, box, status=status)
+
+    if request.method == "GET":
+        if not case.is_open:
+            return _closed(request, case)
+        return form_page(AddHandlerForm(prefix="behandler", candidates=candidates))
     form = AddHandlerForm(request.POST, prefix="behandler", candidates=candidates)
     if form.is_valid():
         person = candidates.get(form.cleaned_data["person"])
@@ -799,7 +949,7 @@ def add_handler(request, case_id: int):
             else:
                 messages.success(request, _("%(name)s is added as a handler.") % {"name": person.name})
                 return redirect(_case_url(case))
-    return _render_case(request, case, bound={"behandler": form}, status=400)
+    return form_page(form, 400)
 
 
 # --- the concerned employee ---------------------------------------------------------------------
