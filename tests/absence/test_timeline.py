@@ -1,6 +1,6 @@
 """The legal timeline of sick-leave follow-up, pinned (DOMAIN.md §5)."""
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 import time_machine
@@ -183,6 +183,32 @@ def test_frequent_absence_is_flagged_as_a_prompt(world, december):
     with pytest.raises(ValidationError):
         services.handle_flag(world.user("marte"), flag, "")
     services.handle_flag(world.user("marte"), flag, "Hadde en samtale om helse og trivsel.")
+
+
+def test_frequent_absence_starting_on_a_leap_day_looks_back_to_28_february(world):
+    from tidsnok.absence.models import RecurrenceFlag
+
+    with time_machine.travel(date(2028, 3, 10), tick=False):
+        for person, first in ((world.emil, date(2027, 2, 28)), (world.ella, date(2027, 3, 1))):
+            for start in (first, date(2027, 9, 6), date(2028, 2, 29)):
+                register(world, person=person, start=start, end=start + timedelta(days=1), certified="self")
+    # The window of 12 months ending 29.02.2028 starts after 28.02.2027.
+    assert not RecurrenceFlag.objects.filter(person=world.emil).exists()
+    flag = RecurrenceFlag.objects.get(person=world.ella)
+    assert flag.window_start == date(2027, 2, 28)
+    assert flag.episodes == 3
+
+
+def test_the_frequent_absence_window_counts_calendar_months():
+    from tidsnok.absence import rules
+
+    assert rules.frequent_window_start(date(2026, 11, 30), 12) == date(2025, 11, 30)
+    assert rules.frequent_window_start(date(2028, 2, 29), 12) == date(2027, 2, 28)
+    assert rules.frequent_window_start(date(2026, 3, 31), 1) == date(2026, 2, 28)
+    assert rules.frequent_window_start(date(2026, 1, 15), 36) == date(2023, 1, 15)
+    starts = [date(2025, 12, 1), date(2026, 5, 1), date(2026, 11, 30)]
+    assert rules.frequent_absence(starts, date(2026, 11, 30), 3, 12)
+    assert not rules.frequent_absence([date(2025, 11, 30), *starts[1:]], date(2026, 11, 30), 3, 12)
 
 
 def test_overlapping_episodes_are_refused(world, december):

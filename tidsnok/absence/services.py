@@ -205,7 +205,7 @@ def _check_recurrence(actor, episode: Episode, starts=None) -> RecurrenceFlag | 
     on = episode.start
     if not rules.frequent_absence(starts, on, settings.frequent_episodes, settings.frequent_window_months):
         return None
-    window_start = on.replace(year=on.year - 1) if settings.frequent_window_months == 12 else on
+    window_start = rules.frequent_window_start(on, settings.frequent_window_months)
     if RecurrenceFlag.objects.filter(person=episode.person, raised_on__gte=window_start, handled_on__isnull=True).exists():
         return None
     count = sum(1 for s in starts if window_start < s <= on)

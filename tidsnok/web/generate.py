@@ -496,7 +496,7 @@ class Generator:
                 bulk.event("absence.episode_registered", episode,
                            self._summary(episode, grade_rows), role="system")
                 if raises_flag:
-                    window_start = _year_before(start) if window_months == 12 else start
+                    window_start = rules.frequent_window_start(start, window_months)
                     count = sum(1 for s in starts if window_start < s <= start)
                     flag = bulk.add(RecurrenceFlag(
                         organisation_id=person.row.organisation_id, person=person.row, raised_on=today,
@@ -907,15 +907,6 @@ class Generator:
             out(f"  cases: {chunk[-1] + 1:,}/{count:,} in {time.perf_counter() - started[0]:.0f} s")
         self._stage("other cases", started, str(self.stats.cases))
         return org
-
-
-def _year_before(day: date) -> date:
-    """The same day a year earlier, as absence.services._check_recurrence computes it
-    (29 February, which it does not handle, becomes the 28th)."""
-    try:
-        return day.replace(year=day.year - 1)
-    except ValueError:
-        return day.replace(year=day.year - 1, day=28)
 
 
 def database_size() -> str:
