@@ -17,9 +17,11 @@ writes rows directly: it measures the import, not the org services.
 
 Printed: episodes/s for the import (and for importing the same file again,
 which must change nothing), the time of `statistics.compute` for the whole
-organisation over the year, and its ratio to one bare SQL aggregate over the
-same rows (the sum of absent days weighted by grade and position percentage,
-measured in the same run): the floor any statistics must read.
+organisation over the year (computed without the cache, as a first request
+that fills the cache, and served from the cache), of the statistics page
+from the cache, and their ratio to one bare SQL aggregate over the same rows
+(the sum of absent days weighted by grade and position percentage, measured
+in the same run): the floor any statistics must read.
 
 --profile FILE runs the import under cProfile, writes the stats to FILE and
 prints the top functions.
@@ -80,13 +82,21 @@ def add_arguments(parser) -> None:
     parser.add_argument("--profile", metavar="FILE", help="Profile the import with cProfile; write the stats to FILE.")
     parser.add_argument("--csv", metavar="FILE", help="Keep the generated CSV in FILE (default: a temporary file).")
     parser.add_argument("--no-reimport", action="store_true", help="Skip importing the same file a second time.")
+    parser.add_argument("--statistics-only", action="store_true",
+                        help="With --database-url: measure only the statistics, on the last organisation an earlier "
+                        "run left in that database (nothing is generated or imported).")
 
 
 def run(command, options: dict) -> None:
     if options["people"] < UNIT_SIZE[0]:
         raise CommandError(f"--people must be at least {UNIT_SIZE[0]}")
+    if options["statistics_only"] and not (options["database_url"] or options["configured_db"]):
+        raise CommandError("--statistics-only needs --database-url (a database an earlier run left)")
     if options["configured_db"]:
-        bench_here(command, options)
+        if options["statistics_only"]:
+            statistics_here(command)
+        else:
+            bench_here(command, options)
         return
     if options["database_url"]:
         run_in_child(command, options["database_url"], options)
@@ -107,8 +117,9 @@ def run_in_child(command, database_url: str, options: dict) -> None:
     for flag in ("profile", "csv"):
         if options.get(flag):
             args += [f"--{flag}", os.path.abspath(options[flag])]
-    if options.get("no_reimport"):
-        args.append("--no-reimport")
+    for flag in ("no_reimport", "statistics_only"):
+        if options.get(flag):
+            args.append(f"--{flag.replace('_', '-')}")
     env = {**os.environ, "DATABASE_URL": database_url, "EMAIL_URL": "locmem:", "LOG_LEVEL": "WARNING"}
     with subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as child:
         try:
@@ -328,21 +339,10 @@ def _progress(out, total: int, started: float, cpu: float):
         services.register_episode = register
 
 
-def _best(fn, repeat: int):
-    best, result = None, None
-    for _ in range(repeat):
-        started = time.perf_counter()
-        result = fn()
-        elapsed = time.perf_counter() - started
-        best = elapsed if best is None else min(best, elapsed)
-    return best, result
-
-
 # --- the run ------------------------------------------------------------------------------------
 
 
 def bench_here(command, options: dict) -> None:
-    from tidsnok.absence import statistics
     from tidsnok.absence.importing import import_episodes
     from tidsnok.absence.models import Episode, RecurrenceFlag
     from tidsnok.audit.models import AuditEvent
@@ -416,14 +416,109 @@ def bench_here(command, options: dict) -> None:
                   f"changed {again.summary.get('changed')})")
 
     assert Episode.objects.filter(organisation=org).count() == len(rows)
-    # Warm both once, then the best of three each.
-    stats_seconds, stats = _best(lambda: statistics.compute(hr_user, org, first, last), 3)
-    sql_seconds, (count, weighted_days) = _best(lambda: bare_aggregate(org.pk, first, last), 3)
+    bench_statistics(out, hr_user, org, first, last)
+
+
+def statistics_here(command) -> None:
+    """--statistics-only: the statistics of the last benchmark organisation in this database, over
+    the year before today (as the run that made it measured them, if it ran today)."""
+    from tidsnok.org.models import Organisation, User
+
+    org = Organisation.objects.filter(name__startswith="Bench ").order_by("-pk").first()
+    if org is None:
+        raise CommandError("no benchmark organisation in this database: run without --statistics-only first")
+    hr_user = User.objects.get(email=f"hr-{org.pk}@bench.invalid")
+    today = timezone.localdate()
+    command.stdout.write(f"statistics of {org.name} ({org.people.count()} people) on {connection.vendor} "
+                         f"({connection.settings_dict['NAME']})")
+    bench_statistics(command.stdout, hr_user, org, today - timedelta(days=365), today - timedelta(days=1))
+
+
+def _timed(fn, repeat: int):
+    """(best wall seconds, best CPU seconds, result) over `repeat` runs."""
+    best_wall = best_cpu = None
+    result = None
+    for _ in range(repeat):
+        started, cpu = time.perf_counter(), time.process_time()
+        result = fn()
+        wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+        best_wall = wall if best_wall is None else min(best_wall, wall)
+        best_cpu = cpu if best_cpu is None else min(best_cpu, cpu)
+    return best_wall, best_cpu, result
+
+
+def _statistics_page_times(hr_user, requests: int) -> tuple[float, list[float], list[float]]:
+    """Wall seconds of the statistics page (the view and its template; no middleware) for HR, with
+    its default period, on an empty cache (as after any change of the data); then wall and CPU
+    seconds (each sorted) of `requests` more, served from the cache."""
+    from django.contrib.messages.storage.fallback import FallbackStorage
+    from django.core.cache import cache
+    from django.test import RequestFactory
+
+    from tidsnok.absence import statistics
+    from tidsnok.absence.views import _default_period, statistics_page
+    from tidsnok.org.models import User
+
+    factory = RequestFactory()
+    key = statistics.cache_key(hr_user, hr_user.person.organisation, *_default_period())
+
+    def request_page() -> tuple[float, float]:
+        request = factory.get("/sykefravaer/statistikk/")
+        request.user = User.objects.get(pk=hr_user.pk)  # a fresh user: nothing memoised on it
+        request.session = {}
+        request._messages = FallbackStorage(request)
+        started, cpu = time.perf_counter(), time.process_time()
+        response = statistics_page(request)
+        assert response.status_code == 200, response.status_code
+        return time.perf_counter() - started, time.process_time() - cpu
+
+    request_page()  # templates loaded and compiled
+    cache.delete(key)
+    cold, _cpu = request_page()  # the first request after a change: computes and fills the cache
+    walls, cpus = [], []
+    for _ in range(requests):
+        wall, cpu = request_page()
+        walls.append(wall)
+        cpus.append(cpu)
+    return cold, sorted(walls), sorted(cpus)
+
+
+def bench_statistics(out, hr_user, org, first: date, last: date, repeat: int = 3) -> None:
+    """The statistics for the whole organisation as HR sees them: computed without the cache, a
+    first request (an empty cache entry: fingerprint, computation, storing), a request served
+    from the cache, the fingerprint query alone, the page, and the bare SQL aggregate."""
+    from django.core.cache import cache
+
+    from tidsnok.absence import statistics
+
+    call_command("createcachetable", verbosity=0)  # the database cache (a no-op when it exists)
+    key = statistics.cache_key(hr_user, org, first, last)
+
+    def first_request():
+        cache.delete(key)
+        return statistics.compute(hr_user, org, first, last)
+
+    cold_wall, cold_cpu, stats = _timed(lambda: statistics.compute(hr_user, org, first, last, use_cache=False), repeat)
+    miss_wall, miss_cpu, _stats = _timed(first_request, repeat)
+    hit_wall, hit_cpu, cached = _timed(lambda: statistics.compute(hr_user, org, first, last), max(repeat, 5))
+    assert statistics.as_csv(cached) == statistics.as_csv(stats)
+    print_wall, print_cpu, _fingerprint = _timed(lambda: statistics.data_fingerprint(org.pk), max(repeat, 5))
+    sql_seconds, _sql_cpu, (count, weighted_days) = _timed(lambda: bare_aggregate(org.pk, first, last), repeat)
+    cold_page, walls, cpus = _statistics_page_times(hr_user, 20)
     out.write(
-        f"statistics: {len(stats.rows)} unit-months in {stats_seconds * 1000:.0f} ms; sick-leave rate "
+        f"statistics: {len(stats.table)} unit-months, {len(stats.units())} units; sick-leave rate "
         f"{stats.total.rate:.2f} % (lost {stats.total.lost_days:,.0f} of {stats.total.possible_days:,.0f} working days)"
     )
+    out.write(f"  computed (no cache):           {cold_wall * 1000:7.1f} ms ({cold_cpu * 1000:.1f} ms CPU)")
+    out.write(f"  first request (empty cache):   {miss_wall * 1000:7.1f} ms ({miss_cpu * 1000:.1f} ms CPU)")
+    out.write(f"  request served from the cache: {hit_wall * 1000:7.1f} ms ({hit_cpu * 1000:.1f} ms CPU), of which "
+              f"the fingerprint query {print_wall * 1000:.1f} ms")
+    p50, p95 = len(walls) // 2, math.ceil(0.95 * len(walls)) - 1
+    out.write(f"  page (view and template), empty cache: {cold_page * 1000:.1f} ms")
+    out.write(f"  page from the cache (view and template, {len(walls)} requests): p50 {walls[p50] * 1000:.1f} ms, "
+              f"p95 {walls[p95] * 1000:.1f} ms; CPU p50 {cpus[p50] * 1000:.1f} ms, p95 {cpus[p95] * 1000:.1f} ms")
     out.write(f"bare SQL aggregate: {count} episode-grade rows, {weighted_days:,.0f} weighted calendar days, "
               f"in {sql_seconds * 1000:.1f} ms")
     if sql_seconds > 0:
-        out.write(f"statistics / bare aggregate: {stats_seconds / sql_seconds:,.1f}x")
+        out.write(f"statistics / bare aggregate: {cold_wall / sql_seconds:,.1f}x computed, "
+                  f"{hit_wall / sql_seconds:,.1f}x from the cache")

@@ -1,18 +1,29 @@
 """The sick-leave statistics the employer must keep (ftrl. § 25-2), per unit and
 month, with units of fewer than five people merged upwards so that nobody can
 be identified. Read-only: who may see what is decided here, figures come from
-the pure functions in rules.py."""
+the pure functions in rules.py, read from the database as plain rows (the staff
+summed by the database), and are kept in the cache until what they are computed
+from changes (see "the cache" below)."""
 
 import csv
+import hashlib
 import io
+from array import array
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, time, timedelta
+from functools import cached_property
+from operator import itemgetter
 
-from django.db.models import Q
+import holidays
+from django.core.cache import cache
+from django.db import connection
+from django.db.models import Case, Count, DateField, F, Func, IntegerField, Q, Sum, Value, When
+from django.utils import timezone
 
 from tidsnok.absence import rules
 from tidsnok.absence.models import Episode, GradePeriod
 from tidsnok.access.policy import AccessDenied
+from tidsnok.deadlines.models import ClosedDay
 from tidsnok.deadlines.queries import calendar_for
 from tidsnok.org import scope
 from tidsnok.org.models import Person, Role, RoleAssignment, Unit
@@ -55,22 +66,131 @@ class Row:
         return self.share(self.cell.work_related_days)
 
 
-@dataclass
+# One row of the table as it is computed and cached: (unit_id, unit_name, month, possible_days,
+# lost_days, short_days, long_days, self_days, doctor_days, work_related_days, people).
+TableRow = tuple[int, str, date, float, float, float, float, float, float, float, int]
+
+
+def _cell(t: TableRow) -> rules.UnitMonth:
+    return rules.UnitMonth(t[0], t[2], t[3], t[4], t[5], t[6], t[7], t[8], t[9], t[10])
+
+
 class Statistics:
-    first: date
-    last: date
-    rows: list[Row]
-    total: rules.UnitMonth
+    """The figures for one scope and period: `table` (see TableRow), sorted by unit name and
+    month, the total of the period and the rate per month. Row objects are made when asked for:
+    a whole organisation has tens of thousands of rows, and a page shows a few of its units."""
+
+    def __init__(self, first: date, last: date, table: list[TableRow] | None, total: rules.UnitMonth,
+                 trend: list[tuple[date, float]] | None = None, columns: "_Columns | None" = None):
+        self.first = first
+        self.last = last
+        self._table = table
+        self._columns = columns  # the table as the cache keeps it, when it came from there
+        self.total = total
+        self._trend = trend
+
+    @cached_property
+    def table(self) -> list[TableRow]:
+        return self._table if self._table is not None else self._columns.table()
+
+    @cached_property
+    def rows(self) -> list[Row]:
+        return [Row(t[0], t[1], t[2], _cell(t)) for t in self.table]
 
     def months(self) -> list[date]:
-        return sorted({r.month for r in self.rows})
+        return sorted({t[2] for t in self.table})
 
     def trend(self) -> list[tuple[date, float]]:
         """The rate of the whole scope per month, for the chart."""
-        by_month: dict[date, rules.UnitMonth] = {}
-        for row in self.rows:
-            by_month.setdefault(row.month, rules.UnitMonth(0, row.month)).add(row.cell)
-        return [(m, by_month[m].rate) for m in sorted(by_month)]
+        if self._trend is None:
+            by_month: dict[date, rules.UnitMonth] = {}
+            for t in self.table:
+                month = by_month.get(t[2])
+                if month is None:
+                    month = by_month[t[2]] = rules.UnitMonth(0, t[2])
+                month.add(_cell(t))
+            self._trend = [(m, by_month[m].rate) for m in sorted(by_month)]
+        return self._trend
+
+    def units(self) -> list[tuple[int, str]]:
+        """The units of the table, (id, name) in table order."""
+        if self._table is None:
+            return list(self._columns.units)
+        seen: dict[int, str] = {}
+        for t in self.table:
+            if t[0] not in seen:
+                seen[t[0]] = t[1]
+        return list(seen.items())
+
+    def rows_of(self, unit_ids) -> list[Row]:
+        """The rows of these units only, in table order."""
+        wanted = set(unit_ids)
+        if self._table is None:
+            table = self._columns.table(wanted)
+        else:
+            table = [t for t in self._table if t[0] in wanted]
+        return [Row(t[0], t[1], t[2], _cell(t)) for t in table]
+
+    def payload(self) -> tuple:
+        """What the cache keeps: plain values, the table by columns (see _Columns)."""
+        total = self.total
+        return (_Columns.of(self.table), (
+            total.possible_days, total.lost_days, total.short_days, total.long_days, total.self_days,
+            total.doctor_days, total.work_related_days, total.people,
+        ), self.trend())
+
+    @classmethod
+    def from_payload(cls, first: date, last: date, payload: tuple) -> "Statistics":
+        columns, total, trend = payload
+        return cls(first, last, None, rules.UnitMonth(0, first, *total), trend, columns)
+
+
+class _Columns:
+    """The table by columns, for the cache: the figures in one array of doubles, the units and
+    months as indexes into short lists. It pickles to bytes and back in a millisecond, where a
+    list of tens of thousands of tuples takes tens."""
+
+    FIGURES = 7  # possible, lost, short, long, self-certified, doctor-certified, work-related days
+
+    def __init__(self, units, unit_index, months, month_index, figures, people):
+        self.units = units  # [(unit_id, unit_name)] in table order
+        self.unit_index = unit_index  # per row: index into units
+        self.months = months
+        self.month_index = month_index  # per row: index into months
+        self.figures = figures  # FIGURES per row
+        self.people = people
+
+    @classmethod
+    def of(cls, table: list[TableRow]) -> "_Columns":
+        units: dict[int, int] = {}
+        names: list[tuple[int, str]] = []
+        months = sorted({t[2] for t in table})
+        month_at = {m: i for i, m in enumerate(months)}
+        unit_index, month_index, figures, people = array("I"), array("H"), array("d"), array("q")
+        for t in table:
+            index = units.get(t[0])
+            if index is None:
+                index = units[t[0]] = len(names)
+                names.append((t[0], t[1]))
+            unit_index.append(index)
+            month_index.append(month_at[t[2]])
+            figures.extend(t[3:10])
+            people.append(t[10])
+        return cls(names, unit_index, months, month_index, figures, people)
+
+    def table(self, unit_ids: set[int] | None = None) -> list[TableRow]:
+        """The rows (of these units only, if given) as TableRows, in table order."""
+        units, months, figures, people, n = self.units, self.months, self.figures, self.people, self.FIGURES
+        if unit_ids is None:
+            indexes = range(len(self.unit_index))
+        else:
+            wanted = {i for i, (unit_id, _name) in enumerate(units) if unit_id in unit_ids}
+            indexes = [i for i, u in enumerate(self.unit_index) if u in wanted]
+        rows = []
+        for i in indexes:
+            unit_id, name = units[self.unit_index[i]]
+            rows.append((unit_id, name, months[self.month_index[i]], *figures[i * n:(i + 1) * n], people[i]))
+        return rows
 
 
 def unit_scope(actor):
@@ -94,58 +214,219 @@ def unit_scope(actor):
     return frozenset(units)
 
 
-def compute(actor, organisation, first: date, last: date, unit: Unit | None = None) -> Statistics:
-    allowed = unit_scope(actor)
+def _units_in_scope(organisation, allowed, unit: Unit | None):
     units = Unit.objects.filter(organisation=organisation)
     if unit is not None:
-        if allowed != scope.ALL and unit.pk not in allowed:
-            raise AccessDenied("statistics")
-        units = units.filter(path__startswith=unit.path)
-    elif allowed != scope.ALL:
-        units = units.filter(pk__in=list(allowed))
-    unit_rows = list(units.values_list("id", "name", "parent_id"))
-    unit_ids = [u for u, _n, _p in unit_rows]
-    staff_filter = Q(unit_id__in=unit_ids) & (Q(end_date__isnull=True) | Q(end_date__gte=first)) & (
-        Q(start_date__isnull=True) | Q(start_date__lte=last)
+        return units.filter(path__startswith=unit.path)
+    if allowed != scope.ALL:
+        return units.filter(pk__in=list(allowed))
+    return units
+
+
+def _staff_groups(units, first: date, last: date) -> list[rules.StaffGroup]:
+    """The people of these units employed in the period, summed in the database into
+    rules.StaffGroups: per unit and the days of the period they were employed."""
+    clipped_start = Case(When(start_date__gt=first, then=F("start_date")), default=Value(first),
+                         output_field=DateField())
+    clipped_end = Case(When(end_date__lt=last, then=F("end_date")), default=Value(last), output_field=DateField())
+    rows = (
+        Person.objects.filter(_staff_filter(first, last), unit__in=units)
+        .order_by()
+        .annotate(employed_from=clipped_start, employed_until=clipped_end)
+        .values("unit_id", "employed_from", "employed_until")
+        .annotate(percent=Sum("position_percent"), people=Count("id"))
+        .values_list("unit_id", "employed_from", "employed_until", "percent", "people")
     )
-    staff = list(Person.objects.filter(staff_filter).values_list("id", "unit_id", "position_percent", "start_date", "end_date"))
-    percent = {pid: pct for pid, _u, pct, _s, _e in staff}
-    unit_of = {pid: uid for pid, uid, _p, _s, _e in staff}
-    # Subqueries rather than id lists: a large municipality has more people than
-    # SQLite accepts as parameters.
-    episode_qs = Episode.objects.filter(person__in=Person.objects.filter(staff_filter)).filter(
-        start__lte=last
-    ).filter(Q(end__isnull=True) | Q(end__gte=first))
-    episodes = list(episode_qs.values_list("id", "person_id", "start", "end", "certified", "work_related", "period_start"))
-    grades: dict[int, list[tuple[date, int]]] = {}
-    for episode_id, from_date, grade in (
-        GradePeriod.objects.filter(episode__in=episode_qs).order_by("from_date").values_list("episode_id", "from_date", "grade")
-    ):
-        grades.setdefault(episode_id, []).append((from_date, grade))
-    rows = [
-        rules.EpisodeRow(person_id, unit_of[person_id], start, end, certified, work_related, percent[person_id],
-                         tuple(grades.get(episode_id, ())), period_start)
-        for episode_id, person_id, start, end, certified, work_related, period_start in episodes
-        if person_id in unit_of
-    ]
-    cells = rules.sick_leave_statistics(staff, rows, first, last, calendar_for(organisation.pk))
+    return [rules.StaffGroup(*row) for row in rows]
+
+
+def _staff_filter(first: date, last: date, prefix: str = "") -> Q:
+    return (Q(**{f"{prefix}end_date__isnull": True}) | Q(**{f"{prefix}end_date__gte": first})) & (
+        Q(**{f"{prefix}start_date__isnull": True}) | Q(**{f"{prefix}start_date__lte": last})
+    )
+
+
+class _DayNumber(Func):
+    """A date as its day number (date.toordinal()), computed by the database: reading a hundred
+    thousand episodes' dates as text and parsing them would cost more than the statistics."""
+
+    output_field = IntegerField()
+
+    def as_sqlite(self, compiler, connection, **extra):
+        template = f"(CAST(julianday(%(expressions)s) - 2451544.5 AS INTEGER) + {_DAY_2000})"
+        return self.as_sql(compiler, connection, template=template, **extra)
+
+    def as_postgresql(self, compiler, connection, **extra):
+        return self.as_sql(compiler, connection, template=f"(%(expressions)s - DATE '2000-01-01' + {_DAY_2000})",
+                           **extra)
+
+
+_DAY_2000 = date(2000, 1, 1).toordinal()
+
+
+def _episodes(units, first: date, last: date) -> list[rules.EpisodeDays]:
+    """The episodes of the period of the people counted in the staff, with their grades, in one
+    query (an episode comes once per grade period), read as plain rows (no model instances)."""
+    query = (
+        Episode.objects.filter(_staff_filter(first, last, "person__"), person__unit__in=units, start__lte=last)
+        .filter(Q(end__isnull=True) | Q(end__gte=first))
+        .order_by()
+        .annotate(start_day=_DayNumber("start"), end_day=_DayNumber("end"), period_day=_DayNumber("period_start"),
+                  grade_day=_DayNumber("grades__from_date"))
+        .values_list("id", "person__unit_id", "start_day", "end_day", "certified", "work_related",
+                     "person__position_percent", "grade_day", "grades__grade", "period_day")
+    )
+    sql, params = query.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    # Plain tuples in the order of rules.EpisodeDays' fields: a named tuple costs more to make.
+    episodes: dict[int, tuple] = {}
+    for episode_id, unit_id, start, end, certified, work_related, percent, from_day, grade, period_start in rows:
+        found = episodes.get(episode_id)
+        if found is None:
+            grades = () if from_day is None else ((from_day, grade),)
+            episodes[episode_id] = (unit_id, start, end, certified, work_related, percent, grades, period_start)
+        elif from_day is not None:
+            # Oldest first, as rules.grade_on() reads them (from_date is unique per episode).
+            grades = tuple(sorted(found[6] + ((from_day, grade),)))
+            episodes[episode_id] = found[:6] + (grades,) + found[7:]
+    return list(episodes.values())
+
+
+def _compute(organisation, allowed, unit: Unit | None, first: date, last: date) -> Statistics:
+    units = _units_in_scope(organisation, allowed, unit)
+    unit_rows = list(units.values_list("id", "name", "parent_id"))
+    groups = _staff_groups(units, first, last)
+    episodes = _episodes(units, first, last)
+    cells = rules.sick_leave_cells(groups, episodes, first, last, calendar_for(organisation.pk))
     headcount: dict[int, int] = {}
-    for _pid, uid, _p, _s, _e in staff:
-        headcount[uid] = headcount.get(uid, 0) + 1
+    for group in groups:
+        headcount[group.unit_id] = headcount.get(group.unit_id, 0) + group.people
     parents = {u: p for u, _n, p in unit_rows}
     # Merging stops at the top of what the actor may see: a parent outside her
     # scope is not shown, so a small unit there is left out instead.
     parents = {u: (p if p in parents else None) for u, p in parents.items()}
     merged = rules.merge_small_units(cells, parents, headcount, MINIMUM_GROUP)
     names = {u: n for u, n, _p in unit_rows}
-    result_rows = sorted(
-        (Row(unit_id, names.get(unit_id, ""), month, cell) for (unit_id, month), cell in merged.items()),
-        key=lambda r: (r.unit_name, r.month),
+    table = sorted(
+        ((unit_id, names.get(unit_id, ""), month, c.possible_days, c.lost_days, c.short_days, c.long_days,
+          c.self_days, c.doctor_days, c.work_related_days, c.people) for (unit_id, month), c in merged.items()),
+        key=itemgetter(1, 2),  # unit name, month
     )
-    total = rules.UnitMonth(0, first)
-    for row in result_rows:
-        total.add(row.cell)
-    return Statistics(first, last, result_rows, total)
+    # Summed row by row in table order, as UnitMonth.add() would.
+    possible = lost = short = long = self_certified = doctor = related = 0.0
+    people = 0
+    for t in table:
+        possible += t[3]
+        lost += t[4]
+        short += t[5]
+        long += t[6]
+        self_certified += t[7]
+        doctor += t[8]
+        related += t[9]
+        people += t[10]
+    total = rules.UnitMonth(0, first, possible, lost, short, long, self_certified, doctor, related, people)
+    return Statistics(first, last, table, total)
+
+
+# --- the cache ----------------------------------------------------------------------------------
+#
+# The figures of a scope and period are kept in Django's cache (the database cache), one entry
+# per (organisation, scope, unit, period, today), next to a fingerprint of everything they are
+# computed from. A request reads the fingerprint (one aggregate query) and uses the entry only if
+# the fingerprint is unchanged; otherwise it computes and overwrites the entry. Whoever may see
+# the figures is decided before the cache is consulted, and the scope is part of the key.
+
+CACHE_FORMAT = 1  # raise when the computation or the payload changes: old entries are then never read
+
+
+def _sql_day_number(column: str) -> str:
+    """SQL for a date column as a whole number of days (for a checksum)."""
+    if connection.vendor == "postgresql":
+        return f"({column} - DATE '2000-01-01')"
+    return f"CAST(julianday({column}) - 2451544.5 AS INTEGER)"
+
+
+def data_fingerprint(organisation_id: int) -> tuple:
+    """A cheap fingerprint (one aggregate query) of the data the statistics read: the
+    organisation's absence episodes and their grade periods, its people (unit, position
+    percentage, employment dates), its unit tree and its calendar's closed days.
+
+    Every change of these through the services changes it: a row added or removed changes a
+    count or a highest id (ids are never reused); an episode changed bumps its version, and so
+    does a change of its grades (services.set_grade, update_episode); a person changed (unit,
+    position percentage, employment dates) bumps hers in org.services.save_person, the only
+    writer (the org import goes through it too); a unit renamed or moved bumps its own. Where a
+    table has no version, checksums (sums of id × value) stand in: each grade, each unit's
+    parent, each closed day's date.
+
+    The grade periods have no organisation column: they are summed over the whole table (a join
+    to the episodes would cost several times more), so a grade changed in another organisation
+    of the same installation only costs the next request a fresh computation. Sums of versions
+    rather than checksums of the people's fields: at 50,000 people the checksums would add a
+    third to the query, for changes that no code path makes without a version bump."""
+    q = connection.ops.quote_name
+    episode, grade = q(Episode._meta.db_table), q(GradePeriod._meta.db_table)
+    person, unit, closed = q(Person._meta.db_table), q(Unit._meta.db_table), q(ClosedDay._meta.db_table)
+    sql = f"""
+        SELECT e.n, e.top, e.versions, g.n, g.top, g.grades, p.n, p.top, p.versions,
+               u.n, u.top, u.versions, u.parents, c.n, c.top, c.days
+        FROM (SELECT COUNT(*) AS n, MAX(id) AS top, SUM(version) AS versions
+              FROM {episode} WHERE organisation_id = %s) e
+        CROSS JOIN (SELECT COUNT(*) AS n, MAX(id) AS top, SUM(id * grade) AS grades FROM {grade}) g
+        CROSS JOIN (SELECT COUNT(*) AS n, MAX(id) AS top, SUM(version) AS versions
+                    FROM {person} WHERE organisation_id = %s) p
+        CROSS JOIN (SELECT COUNT(*) AS n, MAX(id) AS top, SUM(version) AS versions,
+                           SUM(id * COALESCE(parent_id, 0)) AS parents
+                    FROM {unit} WHERE organisation_id = %s) u
+        CROSS JOIN (SELECT COUNT(*) AS n, MAX(id) AS top, SUM(id * {_sql_day_number(q("date"))}) AS days
+                    FROM {closed} WHERE organisation_id = %s) c
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [organisation_id] * 4)
+        # Numbers as text: PostgreSQL sums to Decimal, SQLite to int; the key must not care.
+        return tuple(str(value) for value in cursor.fetchone())
+
+
+def _seconds_left_today() -> int:
+    """An entry's key holds today's date: it is of no use after midnight."""
+    now = timezone.localtime()
+    midnight = datetime.combine(now.date() + timedelta(days=1), time.min, tzinfo=now.tzinfo)
+    return max(60, int((midnight - now).total_seconds()))
+
+
+def _cache_key(organisation_id: int, allowed, unit: Unit | None, first: date, last: date) -> str:
+    scope_part = "all" if allowed == scope.ALL else ",".join(str(u) for u in sorted(allowed))
+    parts = [CACHE_FORMAT, organisation_id, scope_part, unit.pk if unit is not None else "", first.isoformat(),
+             last.isoformat(), timezone.localdate().isoformat(), holidays.__version__]
+    digest = hashlib.sha256("|".join(str(p) for p in parts).encode()).hexdigest()
+    return f"absence.statistics:{digest}"
+
+
+def cache_key(actor, organisation, first: date, last: date, unit: Unit | None = None) -> str:
+    """The cache key of what compute() gives this actor (whose scope it includes)."""
+    return _cache_key(organisation.pk, unit_scope(actor), unit, first, last)
+
+
+def compute(actor, organisation, first: date, last: date, unit: Unit | None = None, *,
+            use_cache: bool = True) -> Statistics:
+    """The statistics of the period for what the actor may see (AccessDenied if nothing), or for
+    `unit` and below, which she must be allowed to see. From the cache when nothing they are
+    computed from has changed; `use_cache=False` computes them regardless (benchmarks, tests)."""
+    allowed = unit_scope(actor)  # raises AccessDenied: before any cache is looked at
+    if unit is not None and allowed != scope.ALL and unit.pk not in allowed:
+        raise AccessDenied("statistics")
+    if not use_cache:
+        return _compute(organisation, allowed, unit, first, last)
+    key = _cache_key(organisation.pk, allowed, unit, first, last)
+    fingerprint = data_fingerprint(organisation.pk)  # before computing: figures are never older than it
+    found = cache.get(key)
+    if found is not None and found[0] == fingerprint:
+        return Statistics.from_payload(first, last, found[1])
+    stats = _compute(organisation, allowed, unit, first, last)
+    cache.set(key, (fingerprint, stats.payload()), _seconds_left_today())
+    return stats
 
 
 def as_csv(stats: Statistics) -> str:

@@ -6,15 +6,22 @@ sick-leave case's follow-up page is logged as an ACCESS audit event: episode
 dates are health data."""
 
 from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from html import escape
+from typing import NamedTuple
 
+from django import forms as django_forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.db import transaction
+from django.forms.utils import flatatt
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import formats, timezone
+from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -339,6 +346,58 @@ def _default_period():
     return date(month_index // 12, month_index % 12 + 1, 1), today
 
 
+# A page of the table shows this many units (a year is 12 rows each); the CSV has them all. A
+# whole municipality has thousands of units: tens of thousands of rows are no use on a page, and
+# cost more to render than to compute.
+STATISTICS_UNITS_PER_PAGE = 20
+_TENTH = Decimal("0.1")
+
+
+class _StatisticsLine(NamedTuple):
+    unit_name: str
+    month: str
+    rate: str
+    short: str
+    long: str
+    self_certified: str
+    doctor: str
+    related: str
+
+
+def _one_decimal(value: float, separator: str) -> str:
+    """`value|floatformat:1` without the template machinery: the same rounding (half up, from the
+    float's shortest decimal form) and the language's decimal separator, no grouping."""
+    return str(Decimal(repr(value)).quantize(_TENTH, ROUND_HALF_UP)).replace(".", separator)
+
+
+class _UnitSelect(django_forms.Select):
+    """The statistics form's unit list written in one pass: a municipality has thousands of units,
+    and Django's rendering of a template per option costs more than the figures themselves. The
+    same markup as forms.Select; the field (and its validation) is the form's own."""
+
+    def __init__(self, units: list[tuple[int, str]], empty_label: str):
+        super().__init__()
+        self.units = units
+        self.empty_label = empty_label
+
+    def render(self, name, value, attrs=None, renderer=None):
+        selected = set(self.format_value(value))
+        options = "".join(
+            f'<option value="{key}"{" selected" if str(key) in selected else ""}>{escape(label)}</option>'
+            for key, label in [("", self.empty_label), *self.units]
+        )
+        attributes = flatatt(self.build_attrs(self.attrs, attrs))
+        return mark_safe(f'<select name="{escape(name)}"{attributes}>{options}</select>')
+
+
+def _statistics_lines(rows, separator: str) -> list[_StatisticsLine]:
+    return [
+        _StatisticsLine(row.unit_name, f"{row.month:%m.%Y}", *(_one_decimal(value, separator) for value in (
+            row.rate, row.short_pct, row.long_pct, row.self_pct, row.doctor_pct, row.related_pct)))
+        for row in rows
+    ]
+
+
 @login_required
 def statistics_page(request):
     person = scope.person_of(request.user)
@@ -350,6 +409,8 @@ def statistics_page(request):
     if allowed != scope.ALL:
         units = units.filter(pk__in=list(allowed))
     form = forms.StatisticsForm(request.GET or None, units=units)
+    unit_field = form.fields["unit"]
+    unit_field.widget = _UnitSelect(list(units.values_list("id", "name")), str(unit_field.empty_label))
     first, last = _default_period()
     unit = None
     if form.is_valid():
@@ -370,9 +431,16 @@ def statistics_page(request):
     for i, (month, rate) in enumerate(trend):
         height = round(100 * rate / top, 1)
         bars.append({"month": month, "rate": rate, "height": height, "y": round(120 - height, 1), "x": i * 40 + 30})
+    page = Paginator(stats.units(), STATISTICS_UNITS_PER_PAGE).get_page(request.GET.get("page"))
+    lines = _statistics_lines(stats.rows_of(unit_id for unit_id, _name in page.object_list),
+                              formats.get_format("DECIMAL_SEPARATOR"))
+    query = request.GET.copy()
+    for parameter in ("page", "format"):
+        query.pop(parameter, None)
     return render(request, "absence/statistics.html", {
         "form": form, "stats": stats, "first": first, "last": last, "bars": bars, "chart_width": len(bars) * 40 + 40,
-        "csv_query": request.GET.urlencode(),
+        "csv_query": query.urlencode(), "page": page, "lines": lines,
+        "page_query": f"{query.urlencode()}&" if query else "",
     })
 
 

@@ -1,0 +1,210 @@
+"""The sick-leave statistics are cached per scope and period, and never stale: every change of
+what they are computed from (episodes, grades, people, units, closed days) is seen by the next
+request. Who may see what is decided before the cache is looked at."""
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from tidsnok.absence import services, statistics
+from tidsnok.absence.models import Episode, GradePeriod
+from tidsnok.access.policy import AccessDenied
+from tidsnok.deadlines.services import add_closed_day
+from tidsnok.org import services as org_services
+
+FIRST, LAST = date(2026, 11, 1), date(2026, 11, 30)
+TODAY = datetime(2026, 12, 3, 10, 0, tzinfo=ZoneInfo("Europe/Oslo"))
+
+
+@pytest.fixture(autouse=True)
+def december():
+    with time_machine.travel(TODAY, tick=False):
+        yield
+
+
+@pytest.fixture
+def computed(monkeypatch):
+    """Counts the computations (as opposed to answers from the cache)."""
+    calls = []
+    real = statistics._compute
+
+    def counting(*args, **kwargs):
+        calls.append(args)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(statistics, "_compute", counting)
+    return calls
+
+
+def _figures(stats):
+    return statistics.as_csv(stats)
+
+
+def _hj(stats):
+    """The cells of Hjemmetjenesten (5 people: shown on its own)."""
+    return [row.cell for row in stats.rows if row.unit_name == "Hjemmetjenesten"]
+
+
+def _register(world, **kwargs):
+    defaults = {"person": world.emil, "start": date(2026, 11, 2), "end": date(2026, 11, 6), "certified": "self"}
+    return services.register_episode(world.user("marte"), **{**defaults, **kwargs})
+
+
+def test_a_second_request_is_served_from_the_cache(world, computed):
+    _register(world)
+    hanne = world.user("hanne")
+    with CaptureQueriesContext(connection) as cold:
+        first = statistics.compute(hanne, world.org, FIRST, LAST)
+    with CaptureQueriesContext(connection) as warm:
+        second = statistics.compute(hanne, world.org, FIRST, LAST)
+    assert len(computed) == 1
+    assert len(warm.captured_queries) < len(cold.captured_queries)
+    assert not any("absence_gradeperiod\".\"grade\"" in q["sql"] for q in warm.captured_queries)
+    assert _figures(second) == _figures(first) == _figures(statistics.compute(hanne, world.org, FIRST, LAST,
+                                                                              use_cache=False))
+    assert second.total.lost_days == first.total.lost_days == 5
+    assert second.trend() == first.trend()
+
+
+def test_a_new_episode_changes_the_figures_of_the_next_request(world, computed):
+    hanne = world.user("hanne")
+    before = statistics.compute(hanne, world.org, FIRST, LAST)
+    _register(world)
+    after = statistics.compute(hanne, world.org, FIRST, LAST)
+    assert len(computed) == 2
+    assert before.total.lost_days == 0 and after.total.lost_days == 5
+
+
+def test_a_changed_episode_changes_the_figures_of_the_next_request(world):
+    episode = _register(world)
+    hanne = world.user("hanne")
+    assert statistics.compute(hanne, world.org, FIRST, LAST).total.lost_days == 5
+    episode = services.update_episode(world.user("marte"), episode, episode.version, end=date(2026, 11, 3))
+    assert statistics.compute(hanne, world.org, FIRST, LAST).total.lost_days == 2
+    services.update_episode(world.user("marte"), episode, episode.version, certified="doctor")
+    stats = statistics.compute(hanne, world.org, FIRST, LAST)
+    assert stats.total.self_days == 0 and stats.total.doctor_days == 2
+
+
+def test_a_changed_grade_changes_the_figures_of_the_next_request(world):
+    episode = _register(world, start=date(2026, 11, 2), end=date(2026, 11, 13), certified="doctor")
+    hanne = world.user("hanne")
+    assert statistics.compute(hanne, world.org, FIRST, LAST).total.lost_days == 10
+    services.set_grade(world.user("marte"), episode, episode.version, from_date=date(2026, 11, 9), grade=50)
+    assert statistics.compute(hanne, world.org, FIRST, LAST).total.lost_days == 7.5
+    episode.refresh_from_db()
+    services.set_grade(world.user("marte"), episode, episode.version, from_date=date(2026, 11, 9), grade=20)
+    assert statistics.compute(hanne, world.org, FIRST, LAST).total.lost_days == pytest.approx(6)
+
+
+def test_a_grade_changed_behind_the_services_back_is_seen_too(world):
+    # No version bump here: the grade periods' own checksum must notice.
+    episode = _register(world)
+    hanne = world.user("hanne")
+    assert statistics.compute(hanne, world.org, FIRST, LAST).total.lost_days == 5
+    GradePeriod.objects.filter(episode=episode).update(grade=40)
+    assert statistics.compute(hanne, world.org, FIRST, LAST).total.lost_days == pytest.approx(2)
+
+
+def test_a_changed_position_percentage_changes_the_figures_of_the_next_request(world):
+    _register(world)
+    hanne = world.user("hanne")
+    before = statistics.compute(hanne, world.org, FIRST, LAST)
+    org_services.save_person(world.user("ada"), world.org, world.emil.employee_number, position_percent=50)
+    after = statistics.compute(hanne, world.org, FIRST, LAST)
+    # Emil's 5 days now weigh half, and so do his 21 possible working days in November.
+    assert after.total.lost_days == pytest.approx(2.5)
+    assert after.total.possible_days == pytest.approx(before.total.possible_days - 21 * 0.5)
+
+
+def test_a_person_moved_to_another_unit_changes_the_figures_of_the_next_request(world):
+    _register(world)
+    hanne = world.user("hanne")
+    assert sum(cell.lost_days for cell in _hj(statistics.compute(hanne, world.org, FIRST, LAST))) == 5
+    org_services.save_person(world.user("ada"), world.org, world.emil.employee_number, unit_id=world.units["SK"].pk)
+    stats = statistics.compute(hanne, world.org, FIRST, LAST)
+    assert sum(cell.lost_days for cell in _hj(stats)) == 0
+    assert stats.total.lost_days == 5  # still in the organisation: now counted in Skole's branch
+
+
+def test_a_closed_day_changes_the_figures_of_the_next_request(world):
+    _register(world)
+    hanne = world.user("hanne")
+    before = statistics.compute(hanne, world.org, FIRST, LAST)
+    add_closed_day(hanne, world.org, date(2026, 11, 4), "Stengt")
+    after = statistics.compute(hanne, world.org, FIRST, LAST)
+    assert after.total.lost_days == 4
+    assert after.total.possible_days < before.total.possible_days
+
+
+def test_a_renamed_unit_is_seen_by_the_next_request(world):
+    hanne = world.user("hanne")
+    assert "Hjemmetjenesten" in {row.unit_name for row in statistics.compute(hanne, world.org, FIRST, LAST).rows}
+    org_services.save_unit(world.user("ada"), world.org, "HJ", "Hjemmebaserte tjenester", world.units["HEL"])
+    names = {row.unit_name for row in statistics.compute(hanne, world.org, FIRST, LAST).rows}
+    assert "Hjemmebaserte tjenester" in names and "Hjemmetjenesten" not in names
+
+
+def test_a_deleted_episode_is_seen_by_the_next_request(world):
+    episode = _register(world)
+    hanne = world.user("hanne")
+    assert statistics.compute(hanne, world.org, FIRST, LAST).total.lost_days == 5
+    Episode.objects.filter(pk=episode.pk).update(case=None)
+    GradePeriod.objects.filter(episode=episode).delete()
+    Episode.objects.filter(pk=episode.pk).delete()
+    assert statistics.compute(hanne, world.org, FIRST, LAST).total.lost_days == 0
+
+
+def test_the_cache_key_holds_the_scope_and_one_scope_never_serves_another(world, computed):
+    _register(world)
+    hanne, helga, marte = world.user("hanne"), world.user("helga"), world.user("marte")
+    keys = {statistics.cache_key(user, world.org, FIRST, LAST) for user in (hanne, helga, marte)}
+    assert len(keys) == 3
+    everything = statistics.compute(hanne, world.org, FIRST, LAST)
+    helse = statistics.compute(helga, world.org, FIRST, LAST)
+    hjemme = statistics.compute(marte, world.org, FIRST, LAST)
+    assert len(computed) == 3  # each scope computed its own
+    assert {row.unit_name for row in hjemme.rows} == {"Hjemmetjenesten"}
+    assert "Skole" not in {row.unit_name for row in helse.rows}
+    assert _figures(everything) != _figures(hjemme)
+    # The same scope and period again: from the cache, and the same figures as computed.
+    for user, stats in ((hanne, everything), (helga, helse), (marte, hjemme)):
+        assert _figures(statistics.compute(user, world.org, FIRST, LAST)) == _figures(stats)
+        assert _figures(statistics.compute(user, world.org, FIRST, LAST, use_cache=False)) == _figures(stats)
+    assert len(computed) == 3 + 3  # the three uncached ones only
+    # A chosen unit is its own entry too.
+    assert statistics.cache_key(hanne, world.org, FIRST, LAST, world.units["HJ"]) not in keys
+
+
+def test_access_is_checked_before_the_cache(world):
+    hanne = world.user("hanne")
+    statistics.compute(hanne, world.org, FIRST, LAST)  # warm: the whole organisation
+    statistics.compute(hanne, world.org, FIRST, LAST, world.units["SK"])  # warm: Skole
+    with pytest.raises(AccessDenied):
+        statistics.compute(world.user("emil"), world.org, FIRST, LAST)
+    with pytest.raises(AccessDenied):
+        statistics.compute(world.user("marte"), world.org, FIRST, LAST, world.units["SK"])
+
+
+def test_the_statistics_page_is_served_from_the_cache_with_the_same_figures(world, client, computed):
+    _register(world)
+    client.force_login(world.user("helga"))
+    url = "/sykefravaer/statistikk/?start=2026-11-01&end=2026-11-30"
+    with CaptureQueriesContext(connection) as cold:
+        first = client.get(url)
+    with CaptureQueriesContext(connection) as warm:
+        second = client.get(url)
+    assert first.status_code == second.status_code == 200
+    assert len(computed) == 1
+    assert len(warm.captured_queries) < len(cold.captured_queries)
+    assert _main(first) == _main(second)  # (the page's nonce differs, the figures do not)
+    assert "Hjemmetjenesten" in _main(second)
+
+
+def _main(response) -> str:
+    text = response.content.decode()
+    return text[text.index("<main"):text.index("</main>")]
