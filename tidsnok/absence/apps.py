@@ -8,6 +8,9 @@ class AbsenceConfig(AppConfig):
     verbose_name = _("Sick leave")
 
     def ready(self):
-        from tidsnok.absence import policy, spine  # noqa: F401
+        from tidsnok.absence import policy, spine, statistics  # noqa: F401
+        from tidsnok.cases import hooks
 
         spine.register()
+        if statistics.warm not in hooks.sweep_upkeep:
+            hooks.sweep_upkeep.append(statistics.warm)

@@ -26,7 +26,7 @@ from tidsnok.access.policy import AccessDenied
 from tidsnok.deadlines.models import ClosedDay
 from tidsnok.deadlines.queries import calendar_for
 from tidsnok.org import scope
-from tidsnok.org.models import Person, Role, RoleAssignment, Unit
+from tidsnok.org.models import Organisation, Person, Role, RoleAssignment, Unit
 
 MINIMUM_GROUP = 5
 
@@ -427,6 +427,40 @@ def compute(actor, organisation, first: date, last: date, unit: Unit | None = No
     stats = _compute(organisation, allowed, unit, first, last)
     cache.set(key, (fingerprint, stats.payload()), _seconds_left_today())
     return stats
+
+
+def default_period() -> tuple[date, date]:
+    """What the statistics page shows first: the last twelve months, this one included."""
+    today = timezone.localdate()
+    month_index = today.year * 12 + today.month - 1 - 11
+    return date(month_index // 12, month_index % 12 + 1, 1), today
+
+
+def warm() -> int:
+    """Recompute the whole-organisation figures of the default period where the data changed.
+
+    Run by every sweep round (cases.hooks.sweep_upkeep): at 50,000 employees a computation
+    takes one or two seconds, and in a large organisation episodes change every few minutes,
+    so HR would otherwise often wait for it. Only this one entry per organisation is kept warm:
+    a manager's scope is small and quick to compute. Returns how many were recomputed."""
+    first, last = default_period()
+    warmed = 0
+    for organisation in Organisation.objects.all():
+        key = _cache_key(organisation.pk, scope.ALL, None, first, last)
+        fingerprint = data_fingerprint(organisation.pk)
+        found = cache.get(key)
+        if found is not None and found[0] == fingerprint:
+            continue
+        # Several sweep workers: one computes, the others go on (the lock expires by itself).
+        if not cache.add(f"{key}:warming", True, 300):
+            continue
+        try:
+            stats = _compute(organisation, scope.ALL, None, first, last)
+            cache.set(key, (fingerprint, stats.payload()), _seconds_left_today())
+            warmed += 1
+        finally:
+            cache.delete(f"{key}:warming")
+    return warmed
 
 
 def as_csv(stats: Statistics) -> str:

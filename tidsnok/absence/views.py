@@ -341,9 +341,7 @@ def follow_up_action(request, case_id: int, action: str):
 
 
 def _default_period():
-    today = timezone.localdate()
-    month_index = today.year * 12 + today.month - 1 - 11
-    return date(month_index // 12, month_index % 12 + 1, 1), today
+    return statistics.default_period()
 
 
 # A page of the table shows this many units (a year is 12 rows each); the CSV has them all. A

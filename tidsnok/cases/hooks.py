@@ -30,6 +30,9 @@ on_party_added: list[Callable] = []
 # kind -> fn(case) -> URL of the kind's own handler page; the spine's case page
 # sends handlers there (a whistleblowing report is read on its own page).
 case_pages: dict[str, Callable] = {}
+# [fn() -> int] background upkeep run by every sweep round (warming derived figures); returns
+# how many things it refreshed
+sweep_upkeep: list[Callable] = []
 # kind -> fn(case, user) -> dict: the kind's own data shown with the case (episodes, plan versions)
 case_details: dict[str, Callable] = {}
 

@@ -40,6 +40,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
+from tidsnok.cases import hooks
 from tidsnok.cases import services as case_services
 from tidsnok.cases.models import DeadlineStatus, Exclusion, Handler, Status
 from tidsnok.deadlines.queries import calendar_for
@@ -92,6 +93,7 @@ class RoundStats:
     sent: int = 0
     retried: int = 0
     failed: int = 0
+    upkept: int = 0
 
     def __bool__(self):
         return any(getattr(self, f.name) for f in fields(self))
@@ -440,4 +442,15 @@ def run_round(worker: str | None = None, now: datetime | None = None) -> RoundSt
     process_reminders(worker, stats, orgs)
     plan_digests(now, worker, stats)
     send_outbox(worker, stats)  # from this moment: the mail queued above is due now
+    run_upkeep(stats)
     return stats
+
+
+def run_upkeep(stats: RoundStats) -> None:
+    """The rooms' background upkeep (cases.hooks.sweep_upkeep). One failing task must not
+    stop reminders from going out next round, nor the other tasks."""
+    for task in hooks.sweep_upkeep:
+        try:
+            stats.upkept += task()
+        except Exception:
+            log.exception("sweep upkeep %s failed", getattr(task, "__qualname__", task))
