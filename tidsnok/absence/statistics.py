@@ -9,6 +9,7 @@ import csv
 import hashlib
 import io
 from array import array
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import cached_property
@@ -264,34 +265,39 @@ class _DayNumber(Func):
 _DAY_2000 = date(2000, 1, 1).toordinal()
 
 
-def _episodes(units, first: date, last: date) -> list[rules.EpisodeDays]:
+def _episodes(units, first: date, last: date) -> Iterator[tuple]:
     """The episodes of the period of the people counted in the staff, with their grades, in one
-    query (an episode comes once per grade period), read as plain rows (no model instances)."""
+    query (an episode comes once per grade period, in episode order), read as plain rows (no
+    model instances) and handed on one episode at a time: a whole municipality has hundreds of
+    thousands, and holding them all would cost an app worker a hundred megabytes for a moment
+    and keep it (Python rarely gives memory back)."""
     query = (
         Episode.objects.filter(_staff_filter(first, last, "person__"), person__unit__in=units, start__lte=last)
         .filter(Q(end__isnull=True) | Q(end__gte=first))
-        .order_by()
+        .order_by("id")
         .annotate(start_day=_DayNumber("start"), end_day=_DayNumber("end"), period_day=_DayNumber("period_start"),
                   grade_day=_DayNumber("grades__from_date"))
         .values_list("id", "person__unit_id", "start_day", "end_day", "certified", "work_related",
                      "person__position_percent", "grade_day", "grades__grade", "period_day")
     )
     sql, params = query.query.sql_with_params()
+    # Plain tuples in the order of rules.EpisodeDays' fields: a named tuple costs more to make.
+    current_id, current = None, None
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        rows = cursor.fetchall()
-    # Plain tuples in the order of rules.EpisodeDays' fields: a named tuple costs more to make.
-    episodes: dict[int, tuple] = {}
-    for episode_id, unit_id, start, end, certified, work_related, percent, from_day, grade, period_start in rows:
-        found = episodes.get(episode_id)
-        if found is None:
-            grades = () if from_day is None else ((from_day, grade),)
-            episodes[episode_id] = (unit_id, start, end, certified, work_related, percent, grades, period_start)
-        elif from_day is not None:
-            # Oldest first, as rules.grade_on() reads them (from_date is unique per episode).
-            grades = tuple(sorted(found[6] + ((from_day, grade),)))
-            episodes[episode_id] = found[:6] + (grades,) + found[7:]
-    return list(episodes.values())
+        while rows := cursor.fetchmany(5000):
+            for episode_id, unit_id, start, end, certified, work_related, percent, from_day, grade, period_start in rows:
+                if episode_id != current_id:
+                    if current is not None:
+                        yield current
+                    grades = () if from_day is None else ((from_day, grade),)
+                    current_id = episode_id
+                    current = (unit_id, start, end, certified, work_related, percent, grades, period_start)
+                elif from_day is not None:
+                    # Oldest first, as rules.grade_on() reads them (from_date is unique per episode).
+                    current = current[:6] + (tuple(sorted(current[6] + ((from_day, grade),))),) + current[7:]
+    if current is not None:
+        yield current
 
 
 def _compute(organisation, allowed, unit: Unit | None, first: date, last: date) -> Statistics:
