@@ -26,6 +26,12 @@ def december():
         yield
 
 
+@pytest.fixture(autouse=True)
+def every_scope_cached(monkeypatch):
+    """The personas' scopes are a handful of units, below the size worth caching: cache them all here."""
+    monkeypatch.setattr(statistics, "SMALL_SCOPE_UNITS", 0)
+
+
 @pytest.fixture
 def computed(monkeypatch):
     """Counts the computations (as opposed to answers from the cache)."""
@@ -208,3 +214,21 @@ def test_the_statistics_page_is_served_from_the_cache_with_the_same_figures(worl
 def _main(response) -> str:
     text = response.content.decode()
     return text[text.index("<main"):text.index("</main>")]
+
+
+def test_a_small_scope_is_computed_each_time_without_the_fingerprint(world, computed, monkeypatch):
+    monkeypatch.setattr(statistics, "SMALL_SCOPE_UNITS", 100)
+    _register(world)
+    marte = world.user("marte")
+    with CaptureQueriesContext(connection) as queries:
+        first = statistics.compute(marte, world.org, FIRST, LAST)
+    second = statistics.compute(marte, world.org, FIRST, LAST)
+    assert len(computed) == 2
+    assert not any("absence_gradeperiod" in q["sql"] and "SUM" in q["sql"] and "COUNT" in q["sql"]
+                   for q in queries.captured_queries)
+    assert _figures(first) == _figures(second)
+    # The whole organisation is worth the cache whatever its size.
+    hanne = world.user("hanne")
+    statistics.compute(hanne, world.org, FIRST, LAST)
+    statistics.compute(hanne, world.org, FIRST, LAST)
+    assert len(computed) == 3

@@ -415,6 +415,18 @@ def cache_key(actor, organisation, first: date, last: date, unit: Unit | None = 
     return _cache_key(organisation.pk, unit_scope(actor), unit, first, last)
 
 
+# A scope of at most this many units is computed on every request: that costs less than the
+# fingerprint, which reads the whole organisation's episodes (115 ms at 50,000 employees).
+SMALL_SCOPE_UNITS = 100
+
+
+def _worth_caching(allowed, unit: Unit | None) -> bool:
+    if unit is not None:
+        return Unit.objects.filter(organisation_id=unit.organisation_id, path__startswith=unit.path).count() > \
+            SMALL_SCOPE_UNITS
+    return allowed == scope.ALL or len(allowed) > SMALL_SCOPE_UNITS
+
+
 def compute(actor, organisation, first: date, last: date, unit: Unit | None = None, *,
             use_cache: bool = True) -> Statistics:
     """The statistics of the period for what the actor may see (AccessDenied if nothing), or for
@@ -423,7 +435,7 @@ def compute(actor, organisation, first: date, last: date, unit: Unit | None = No
     allowed = unit_scope(actor)  # raises AccessDenied: before any cache is looked at
     if unit is not None and allowed != scope.ALL and unit.pk not in allowed:
         raise AccessDenied("statistics")
-    if not use_cache:
+    if not use_cache or not _worth_caching(allowed, unit):
         return _compute(organisation, allowed, unit, first, last)
     key = _cache_key(organisation.pk, allowed, unit, first, last)
     fingerprint = data_fingerprint(organisation.pk)  # before computing: figures are never older than it
