@@ -69,6 +69,9 @@ def test_the_compliance_overview_for_hr(world, page):
     page.wait_for_url("**/etterlevelse/")
     assert page.locator("svg.compliance-chart").count() == 1
     assert_accessible(page)
+    page.get_by_role("table").get_by_role("link", name="Helse", exact=True).click()
+    page.wait_for_url("**/etterlevelse/?unit=*")
+    assert_accessible(page)
     page.get_by_role("link", name="Hjemmetjenesten").click()
     page.wait_for_url("**/etterlevelse/enhet/**")
     assert_accessible(page)

@@ -72,8 +72,11 @@ def test_the_page_the_drill_down_and_the_csv(world, login):
         page = client.get("/etterlevelse/", PERIOD)
         assert page.status_code == 200
         html = page.content.decode()
-        assert "Hjemmetjenesten" in html and "<svg" in html and "25 %" in html
+        # The top level: the sectors, each with the units below it summed in.
+        assert "Helse" in html and "<svg" in html and "25 %" in html and "Hjemmetjenesten" not in html
         unit = world.units["HJ"]
+        opened = client.get("/etterlevelse/", {**PERIOD, "unit": world.units["HEL"].pk}).content.decode()
+        assert "Hjemmetjenesten" in opened and f"/etterlevelse/enhet/{unit.pk}/" in opened
         drill = client.get(f"/etterlevelse/enhet/{unit.pk}/", PERIOD).content.decode()
         assert on_time.number in drill and late.number in drill and school.number not in drill
         response = client.get("/etterlevelse/etterlevelse.csv", PERIOD)
@@ -105,3 +108,65 @@ def test_a_unit_name_cannot_become_a_spreadsheet_formula(world):
     out = io.StringIO()
     compliance.write_csv(out, rows, total, ["a"] * 7, "Totalt")
     assert "'=HYPERLINK" in out.getvalue()
+
+
+def level_numbers(row):
+    return (row.open, row.overdue, row.on_time, row.late)
+
+
+def test_each_level_of_the_tree_sums_the_full_table(world):
+    build(world)
+    for key in ("hanne", "hugo", "helga", "kim"):
+        user = world.user(key)
+        rows, total = compliance.overview(user, date(2027, 3, 1), TODAY, TODAY)
+        own = {r.unit.pk: level_numbers(r) for r in rows}
+        paths = {r.unit.pk: r.unit.path for r in rows}
+
+        def branch(unit):
+            sums = [0, 0, 0, 0]
+            for pk, numbers in own.items():
+                if paths[pk].startswith(unit.path):
+                    sums = [a + b for a, b in zip(sums, numbers)]
+            return tuple(sums)
+
+        top = compliance.level(user, date(2027, 3, 1), TODAY, TODAY)
+        assert level_numbers(top.total) == level_numbers(total)
+        shown = top.rows + ([top.own] if top.own else [])
+        assert tuple(map(sum, zip(*map(level_numbers, shown)))) == level_numbers(total)
+        for pk in own:
+            opened = compliance.level(user, date(2027, 3, 1), TODAY, TODAY, pk)
+            assert level_numbers(opened.own) == own[pk]
+            for row in opened.rows:
+                assert level_numbers(row) == branch(row.unit)
+            assert level_numbers(opened.total) == level_numbers(total)
+
+
+def test_the_top_level_for_hr_and_a_manager(world):
+    build(world)
+    top = compliance.level(world.user("hanne"), date(2027, 3, 1), TODAY, TODAY)
+    assert top.opened.code == "ROOT" and [r.unit.code for r in top.rows] == ["HEL", "SK"]
+    hel = top.rows[0]
+    assert (hel.on_time, hel.late, hel.percent, hel.children) == (1, 3, 25, 2)
+    top = compliance.level(world.user("kim"), date(2027, 3, 1), TODAY, TODAY)
+    assert top.opened is None and [r.unit.code for r in top.rows] == ["SK"]
+    helga = compliance.level(world.user("helga"), date(2027, 3, 1), TODAY, TODAY, world.units["HJ"].pk)
+    assert helga.ancestors == [world.units["HEL"]]
+
+
+def test_a_unit_out_of_scope_cannot_be_opened(world, client):
+    build(world)
+    client.force_login(world.user("kim"))
+    assert client.get("/etterlevelse/", {"unit": world.units["HEL"].pk}).status_code == 404
+    assert client.get("/etterlevelse/", {"unit": "x"}).status_code == 404
+    assert client.get("/etterlevelse/", {"unit": world.units["SK"].pk}).status_code == 200
+
+
+def test_the_csv_still_has_every_unit(world, login):
+    build(world)
+    secret = enrol_totp(world.user("hanne"))
+    with time_machine.travel(at(TODAY), tick=True):
+        client = login(world.user("hanne"), secret)
+        response = client.get("/etterlevelse/etterlevelse.csv", {**PERIOD, "unit": world.units["HEL"].pk})
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert {r[0] for r in rows[1:-1]} == {"ROOT", "HEL", "HJ", "SY", "SK"}
+    assert rows[-1][4:6] == ["1", "5"]

@@ -51,6 +51,8 @@ class Row:
     on_time: int = 0
     late: int = 0
     min_depth: int = field(default=0, repr=False)
+    children: int = field(default=0, repr=False)
+    label: str = field(default="", repr=False)
 
     @property
     def judged(self) -> int:
@@ -91,19 +93,104 @@ def counts_by(deadlines, group: str, start: date, end: date, today: date) -> dic
     return result
 
 
-def overview(user, start: date, end: date, today: date) -> tuple[list[Row], Row]:
+def _counts(user, unit_ids, start: date, end: date, today: date) -> dict:
+    deadlines = employer_deadlines(user)
+    if scope.hr_scope(user) == scope.ALL:
+        # Every unit of the organisation is in scope: no need for an IN list of thousands of ids.
+        deadlines = deadlines.filter(case__unit__organisation_id=scope.organisation_id_of(user))
+    else:
+        deadlines = deadlines.filter(case__unit__in=list(unit_ids))
+    return counts_by(deadlines, "case__unit_id", start, end, today)
+
+
+def _unit_counts(user, start: date, end: date, today: date) -> tuple[list[Unit], dict]:
+    """The units in the user's scope (in tree order) and {unit id: (open, overdue, on_time, late)}."""
     units = list(units_in_scope(user))
-    counts = counts_by(employer_deadlines(user).filter(case__unit__in=units), "case__unit_id", start, end, today)
+    return units, _counts(user, [u.pk for u in units], start, end, today)
+
+
+def _add(total: Row, numbers) -> None:
+    total.open += numbers[0]
+    total.overdue += numbers[1]
+    total.on_time += numbers[2]
+    total.late += numbers[3]
+
+
+def overview(user, start: date, end: date, today: date) -> tuple[list[Row], Row]:
+    """Every unit in scope with its own numbers (the CSV export), and the total."""
+    units, counts = _unit_counts(user, start, end, today)
     min_depth = min((u.depth for u in units), default=0)
     rows, total = [], Row(unit=None)
     for unit in units:
         open_, overdue, on_time, late = counts.get(unit.pk, (0, 0, 0, 0))
         rows.append(Row(unit, open_, overdue, on_time, late, min_depth))
-        total.open += open_
-        total.overdue += overdue
-        total.on_time += on_time
-        total.late += late
+        _add(total, (open_, overdue, on_time, late))
     return rows, total
+
+
+class UnitNotInScope(Exception):
+    pass
+
+
+@dataclass
+class Level:
+    """One level of the unit tree as the overview page shows it.
+
+    `opened` is the unit whose children are listed (None: the top of the user's scope, when it has
+    several tops); `own` is that unit's own deadlines; each of `rows` is a child (or a top) with the
+    numbers of everything below it in scope summed in, and `children` set to how many units in
+    scope are directly below it. `rows` plus `own` add up to the opened unit's whole branch;
+    `total` is the whole scope, as in overview()."""
+
+    opened: Unit | None
+    own: Row | None
+    rows: list[Row]
+    total: Row
+    ancestors: list[Unit]
+
+
+def level(user, start: date, end: date, today: date, opened_id: int | None = None) -> Level:
+    tree = list(units_in_scope(user).values_list("pk", "parent_id"))  # in tree order
+    in_scope = {pk for pk, _parent in tree}
+    counts = _counts(user, in_scope, start, end, today)
+    children: dict[int, list[int]] = {}
+    tops = []
+    for pk, parent_id in tree:
+        if parent_id in in_scope:
+            children.setdefault(parent_id, []).append(pk)
+        else:
+            tops.append(pk)
+    # Branch sums: in reverse tree order, every unit comes before its parent.
+    branch = {pk: list(counts.get(pk, (0, 0, 0, 0))) for pk, _parent in tree}
+    total = Row(unit=None)
+    for pk, parent_id in reversed(tree):
+        numbers = branch[pk]
+        if parent_id in in_scope:
+            parent = branch[parent_id]
+            for i in range(4):
+                parent[i] += numbers[i]
+        else:
+            _add(total, numbers)
+
+    if opened_id is not None:
+        if opened_id not in in_scope:
+            raise UnitNotInScope(opened_id)
+    elif len(tops) == 1 and tops[0] in children:
+        opened_id = tops[0]
+    shown = children.get(opened_id, ()) if opened_id is not None else tops
+    units = Unit.objects.in_bulk([*shown, opened_id] if opened_id is not None else list(shown))
+    rows = []
+    for pk in shown:
+        row = Row(units[pk], *branch[pk])
+        row.children = len(children.get(pk, ()))
+        rows.append(row)
+    if opened_id is None:
+        return Level(None, None, rows, total, [])
+    opened = units[opened_id]
+    own = Row(opened, *counts.get(opened_id, (0, 0, 0, 0)))
+    ancestor_ids = [pk for pk in (int(part) for part in opened.path.strip("/").split("/")[:-1]) if pk in in_scope]
+    above = Unit.objects.in_bulk(ancestor_ids)
+    return Level(opened, own, rows, total, [above[pk] for pk in ancestor_ids])
 
 
 @dataclass
@@ -162,5 +249,5 @@ def chart(rows: list[Row]) -> tuple[list[Bar], int]:
             continue
         y = len(bars) * CHART_ROW
         width = round(CHART_BAR * row.percent / 100)
-        bars.append(Bar(row.unit.name, row.percent, y + 6, y + 19, width, CHART_LABEL + width + 6))
+        bars.append(Bar(row.label or row.unit.name, row.percent, y + 6, y + 19, width, CHART_LABEL + width + 6))
     return bars, len(bars) * CHART_ROW + 8

@@ -188,13 +188,14 @@ def deliveries(request):
 # --- compliance ---------------------------------------------------------------------------------
 
 
-def _period(request):
+def _period(request, params=None):
+    params = request.GET if params is None else params
     today = timezone.localdate()
     default = {"start": today - timedelta(days=89), "end": today}
-    form = PeriodForm(request.GET or None, initial=default)
-    if request.GET and form.is_valid():
+    form = PeriodForm(params or None, initial=default)
+    if params and form.is_valid():
         return form, form.cleaned_data["start"], form.cleaned_data["end"], today
-    if not request.GET:
+    if not params:
         form = PeriodForm(initial=default)
     return form, default["start"], default["end"], today
 
@@ -207,15 +208,25 @@ def _require_compliance(user):
 @login_required
 @require_GET
 def compliance_overview(request):
+    """One level of the unit tree at a time (?unit=ID opens a unit): thousands of rows are no use
+    on a page. Each row sums the units below it; the CSV file has every unit on its own."""
     _require_compliance(request.user)
-    form, start, end, today = _period(request)
-    rows, total = compliance.overview(request.user, start, end, today)
-    bars, height = compliance.chart(rows)
+    params = request.GET.copy()
+    opened_id = params.pop("unit", [None])[-1]
+    form, start, end, today = _period(request, params)
+    try:
+        shown = compliance.level(request.user, start, end, today, int(opened_id) if opened_id else None)
+    except (ValueError, compliance.UnitNotInScope):
+        raise Http404
+    if shown.own:
+        shown.own.label = _("%(unit)s, own cases") % {"unit": shown.own.unit.name}
+    bars, height = compliance.chart(([shown.own] if shown.own else []) + shown.rows)
     return render(request, "notify/compliance.html", {
-        "form": form, "start": start, "end": end, "rows": rows, "total": total, "bars": bars,
+        "form": form, "start": start, "end": end, "level": shown, "total": shown.total, "bars": bars,
         "chart_height": height, "chart_width": compliance.CHART_LABEL + compliance.CHART_BAR + 60,
         "bar_x": compliance.CHART_LABEL, "bar_full": compliance.CHART_BAR,
-        "is_hr": scope.is_hr(request.user), "query": request.GET.urlencode(),
+        "is_hr": scope.is_hr(request.user), "query": params.urlencode(),
+        "unit_query": f"{params.urlencode()}&" if params else "",
     })
 
 
