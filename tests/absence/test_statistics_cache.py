@@ -32,20 +32,6 @@ def every_scope_cached(monkeypatch):
     monkeypatch.setattr(statistics, "SMALL_SCOPE_UNITS", 0)
 
 
-@pytest.fixture
-def computed(monkeypatch):
-    """Counts the computations (as opposed to answers from the cache)."""
-    calls = []
-    real = statistics._compute
-
-    def counting(*args, **kwargs):
-        calls.append(args)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(statistics, "_compute", counting)
-    return calls
-
-
 def _figures(stats):
     return statistics.as_csv(stats)
 

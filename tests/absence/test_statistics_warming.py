@@ -20,19 +20,6 @@ def december():
         yield
 
 
-@pytest.fixture
-def computed(monkeypatch):
-    calls = []
-    real = statistics._compute
-
-    def counting(*args, **kwargs):
-        calls.append(args)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(statistics, "_compute", counting)
-    return calls
-
-
 def test_after_marte_registers_an_absence_a_sweep_round_computes_what_hanne_will_ask_for(world, computed):
     services.register_episode(world.user("marte"), person=world.emil, start=date(2026, 11, 2),
                               end=date(2026, 11, 6), certified="self")
