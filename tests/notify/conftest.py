@@ -11,18 +11,18 @@ import time
 from datetime import date, datetime
 from email import message_from_bytes, policy
 from pathlib import Path
-from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
 from aiosmtpd.controller import Controller
-from django.db import connection
 from django.test import override_settings
 
 from tidsnok.cases import services as case_services
 from tidsnok.cases.models import Kind, Source
 from tidsnok.notify.sweep import run_round
+
+from tests.processes import database_url
 
 ROOT = Path(__file__).resolve().parents[2]
 OSLO = ZoneInfo("Europe/Oslo")
@@ -92,19 +92,6 @@ def smtp():
             yield received
     finally:
         controller.stop()
-
-
-def database_url() -> str:
-    """The test database's URL, for DATABASE_URL in a child process."""
-    settings = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{settings['NAME']}"
-    user = quote(settings.get("USER") or "", safe="")
-    password = quote(settings.get("PASSWORD") or "", safe="")
-    credentials = f"{user}:{password}@" if password else (f"{user}@" if user else "")
-    host = settings.get("HOST") or "localhost"
-    port = f":{settings['PORT']}" if settings.get("PORT") else ""
-    return f"postgres://{credentials}{host}{port}/{settings['NAME']}"
 
 
 def start_sweep(*args: str, env: dict | None = None) -> subprocess.Popen:

@@ -35,7 +35,7 @@ def test_bench_load_drives_every_journey_without_errors(monkeypatch):
     if connection.vendor == "sqlite":
         monkeypatch.setenv("DATABASE_URL", f"sqlite:///{connection.settings_dict['NAME']}")
     else:
-        from tests.notify.conftest import database_url
+        from tests.processes import database_url
 
         monkeypatch.setenv("DATABASE_URL", database_url())
     out = io.StringIO()

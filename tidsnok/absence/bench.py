@@ -456,11 +456,11 @@ def _statistics_page_times(hr_user, requests: int) -> tuple[float, list[float], 
     from django.test import RequestFactory
 
     from tidsnok.absence import statistics
-    from tidsnok.absence.views import _default_period, statistics_page
+    from tidsnok.absence.views import statistics_page
     from tidsnok.org.models import User
 
     factory = RequestFactory()
-    key = statistics.cache_key(hr_user, hr_user.person.organisation, *_default_period())
+    key = statistics.cache_key(hr_user, hr_user.person.organisation, *statistics.default_period())
 
     def request_page() -> tuple[float, float]:
         request = factory.get("/sykefravaer/statistikk/")

@@ -340,10 +340,6 @@ def follow_up_action(request, case_id: int, action: str):
 # --- statistics and import ----------------------------------------------------------------------
 
 
-def _default_period():
-    return statistics.default_period()
-
-
 # A page of the table shows this many units (a year is 12 rows each); the CSV has them all. A
 # whole municipality has thousands of units: tens of thousands of rows are no use on a page, and
 # cost more to render than to compute.
@@ -409,7 +405,7 @@ def statistics_page(request):
     form = forms.StatisticsForm(request.GET or None, units=units)
     unit_field = form.fields["unit"]
     unit_field.widget = _UnitSelect(list(units.values_list("id", "name")), str(unit_field.empty_label))
-    first, last = _default_period()
+    first, last = statistics.default_period()
     unit = None
     if form.is_valid():
         first = form.cleaned_data["start"] or first
@@ -417,7 +413,7 @@ def statistics_page(request):
         unit = form.cleaned_data["unit"]
     if first > last:
         form.add_error("start", _("The period starts after it ends."))
-        first, last = _default_period()
+        first, last = statistics.default_period()
     stats = statistics.compute(request.user, person.organisation, first, last, unit)
     if request.GET.get("format") == "csv":
         response = HttpResponse(statistics.as_csv(stats), content_type="text/csv; charset=utf-8")
