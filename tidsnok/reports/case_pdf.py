@@ -39,7 +39,6 @@ from datetime import date, datetime
 from functools import lru_cache
 from importlib import resources
 
-import typst
 from django.db.models import CharField, Q
 from django.db.models.functions import Cast
 from django.utils import timezone, translation
@@ -69,6 +68,7 @@ from tidsnok.deadlines.calendar import normalise_lang
 from tidsnok.deadlines.rules import ORGANISATION_POLICY, POLICY_DEFAULT, explain_text, find_rule
 from tidsnok.org import scope
 from tidsnok.org.models import Person
+from tidsnok.reports.typeset import TypstError, compile_pdf
 from tidsnok.whistleblowing.documentation import entry_lines as whistleblowing_lines
 
 TEMPLATE = "templates/reports/case.typ"
@@ -953,11 +953,11 @@ def render(document: dict, timestamp: datetime | None = None) -> bytes:
         format="pdf",
     )
     try:
-        return typst.compile(_template(), pdf_standards=PDF_STANDARD, **options)
-    except typst.TypstError:
+        return compile_pdf(_template(), pdf_standards=PDF_STANDARD, **options)
+    except TypstError:
         # PDF/A refuses a glyph the embedded fonts lack (an emoji in a note):
         # the record matters more than the archival profile.
-        return typst.compile(_template(), **options)
+        return compile_pdf(_template(), **options)
 
 
 # --- the export -----------------------------------------------------------------------------------

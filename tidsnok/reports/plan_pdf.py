@@ -32,7 +32,6 @@ from datetime import datetime
 from functools import lru_cache
 from importlib import resources
 
-import typst
 from django.utils import timezone
 
 from tidsnok.absence.models import Episode, PlanVersion, Recipient
@@ -41,6 +40,7 @@ from tidsnok.audit.services import record
 from tidsnok.cases.models import Case, Kind, PartyRole
 from tidsnok.org import scope
 from tidsnok.reports.case_pdf import PDF_STANDARD, ExportedPdf, _d, _dt, language_of
+from tidsnok.reports.typeset import TypstError, compile_pdf
 
 TEMPLATE = "templates/reports/plan.typ"
 EXPORT_ACTION = "absence.plan_exported"
@@ -244,10 +244,10 @@ def render(document: dict, timestamp: datetime | None = None) -> bytes:
         format="pdf",
     )
     try:
-        return typst.compile(_template(), pdf_standards=PDF_STANDARD, **options)
-    except typst.TypstError:
+        return compile_pdf(_template(), pdf_standards=PDF_STANDARD, **options)
+    except TypstError:
         # A glyph the embedded fonts lack (an emoji in a comment): plain PDF.
-        return typst.compile(_template(), **options)
+        return compile_pdf(_template(), **options)
 
 
 def filename(case: Case, version: PlanVersion, lang: str) -> str:
