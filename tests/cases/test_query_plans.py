@@ -20,6 +20,17 @@ from tidsnok.cases.models import Case, Entry, Kind, Measure, MeasureKind, Source
 pytestmark = pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's plans; PostgreSQL plans by statistics")
 
 
+@pytest.fixture(autouse=True)
+def no_planner_statistics(db):
+    """The plans without statistics. A sweep in a child process of another test may have left
+    some in this database file (tidsnok.notify.planner); they go with this test's transaction."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'")
+        if cursor.fetchone() is not None:
+            cursor.execute("DELETE FROM sqlite_stat1")
+            cursor.execute("ANALYZE sqlite_schema")  # reloads the (now empty) statistics
+
+
 def plan(sql, params=()) -> list[str]:
     with connection.cursor() as cursor:
         cursor.execute("EXPLAIN QUERY PLAN " + sql, params)

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 from django.db.models import Exists, OuterRef, Q
 
-from tidsnok.cases.models import Deadline, DeadlineStatus, Handler, HandlerRole, Status
+from tidsnok.cases.models import Case, Deadline, DeadlineStatus, Handler, HandlerRole, Status
 from tidsnok.org.models import Person, Role, RoleAssignment, Unit
 
 MANAGER_HANDLER_ROLES = (HandlerRole.MANAGER, HandlerRole.NEXT_MANAGER)
@@ -57,7 +57,12 @@ def responsible_q(person: Person) -> Q:
 
 
 def deadlines_of(person: Person):
-    return reminded_deadlines().filter(responsible_q(person))
+    # Implied by responsible_q, but it lets the database start from the person's own cases
+    # (owner or active handler: a few hundred rows at most) instead of every open deadline of
+    # the installation (23,000 at 50,000 employees).
+    handled = Handler.objects.filter(person=person, removed_at__isnull=True).values("case")
+    own_cases = Case.objects.filter(Q(owner=person) | Q(pk__in=handled)).values("pk")
+    return reminded_deadlines().filter(case__in=own_cases).filter(responsible_q(person))
 
 
 @dataclass

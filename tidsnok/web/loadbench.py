@@ -518,7 +518,11 @@ class LoadBench:
     def run(self):
         from django.db import connection
 
+        from tidsnok.notify import planner
+
         opts = self.options
+        # What the sweep does every hour in production (a copied database may have no statistics).
+        planner.analyze()
         personas = self.personas()
         journeys = self.journeys(personas)
         port = free_port()

@@ -15,6 +15,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
+from tidsnok.notify import planner
 from tidsnok.web.generate import Generator, database_size
 
 # SQLite settings for a bulk load, for this command's connection only and put back
@@ -86,6 +87,8 @@ class Command(BaseCommand):
                 org = generator.run()
         except RuntimeError as exc:
             raise CommandError(str(exc)) from exc
+        # The planner must know the new tables' sizes before anyone measures a page on them.
+        planner.analyze()
         elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
         s = generator.stats
         rate = 100 * s.lost_days / s.possible_days if s.possible_days else 0
