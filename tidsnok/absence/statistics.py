@@ -22,8 +22,9 @@ from django.db.models import Case, Count, DateField, F, Func, IntegerField, Q, S
 from django.utils import timezone
 
 from tidsnok.absence import rules
-from tidsnok.absence.models import Episode, GradePeriod
+from tidsnok.absence.models import Episode
 from tidsnok.access.policy import AccessDenied
+from tidsnok.audit.services import last_seq
 from tidsnok.deadlines.models import ClosedDay
 from tidsnok.deadlines.queries import calendar_for
 from tidsnok.org import scope
@@ -354,35 +355,37 @@ def _sql_day_number(column: str) -> str:
     return f"CAST(julianday({column}) - 2451544.5 AS INTEGER)"
 
 
+# Every change of episodes or their grades is one of these, written in the transaction of the
+# change (services.register_episode, update_episode, set_grade, mark_work_related; the importer
+# goes through them; `tidsnok generate` writes the same events in bulk).
+EPISODE_ACTIONS = ("absence.episode_registered", "absence.episode_changed", "absence.grade_changed",
+                   "absence.work_related_marked")
+
+
 def data_fingerprint(organisation_id: int) -> tuple:
-    """A cheap fingerprint (one aggregate query) of the data the statistics read: the
-    organisation's absence episodes and their grade periods, its people (unit, position
-    percentage, employment dates), its unit tree and its calendar's closed days.
+    """A cheap fingerprint of the data the statistics read: the absence episodes and their
+    grade periods, the organisation's people (unit, position percentage, employment dates),
+    its unit tree and its calendar's closed days.
 
-    Every change of these through the services changes it: a row added or removed changes a
-    count or a highest id (ids are never reused); an episode changed bumps its version, and so
-    does a change of its grades (services.set_grade, update_episode); a person changed (unit,
-    position percentage, employment dates) bumps hers in org.services.save_person, the only
-    writer (the org import goes through it too); a unit renamed or moved bumps its own. Where a
-    table has no version, checksums (sums of id × value) stand in: each grade, each unit's
-    parent, each closed day's date.
+    Episodes and grades: the seq of the newest audit event of a change to them
+    (audit.services.last_seq): one index seek per action, where counting and summing the
+    episodes and grades took 130 ms at 50,000 employees (291,000 episodes). Installation-wide:
+    a change in another organisation of the same installation only costs the next request a
+    fresh computation.
 
-    The grade periods have no organisation column: they are summed over the whole table (a join
-    to the episodes would cost several times more), so a grade changed in another organisation
-    of the same installation only costs the next request a fresh computation. Sums of versions
-    rather than checksums of the people's fields: at 50,000 people the checksums would add a
-    third to the query, for changes that no code path makes without a version bump."""
+    People, units and closed days, which other rooms write: counts, highest ids (ids are never
+    reused) and sums of versions, which a person changed (unit, position percentage, employment
+    dates) bumps in org.services.save_person, the only writer (the org import goes through it
+    too); a unit renamed or moved bumps its own. Where a table has no version, checksums (sums of
+    id × value) stand in: each unit's parent, each closed day's date. Sums of versions rather than
+    checksums of the people's fields: at 50,000 people the checksums would cost a third more, for
+    changes that no code path makes without a version bump."""
     q = connection.ops.quote_name
-    episode, grade = q(Episode._meta.db_table), q(GradePeriod._meta.db_table)
     person, unit, closed = q(Person._meta.db_table), q(Unit._meta.db_table), q(ClosedDay._meta.db_table)
     sql = f"""
-        SELECT e.n, e.top, e.versions, g.n, g.top, g.grades, p.n, p.top, p.versions,
-               u.n, u.top, u.versions, u.parents, c.n, c.top, c.days
+        SELECT p.n, p.top, p.versions, u.n, u.top, u.versions, u.parents, c.n, c.top, c.days
         FROM (SELECT COUNT(*) AS n, MAX(id) AS top, SUM(version) AS versions
-              FROM {episode} WHERE organisation_id = %s) e
-        CROSS JOIN (SELECT COUNT(*) AS n, MAX(id) AS top, SUM(id * grade) AS grades FROM {grade}) g
-        CROSS JOIN (SELECT COUNT(*) AS n, MAX(id) AS top, SUM(version) AS versions
-                    FROM {person} WHERE organisation_id = %s) p
+              FROM {person} WHERE organisation_id = %s) p
         CROSS JOIN (SELECT COUNT(*) AS n, MAX(id) AS top, SUM(version) AS versions,
                            SUM(id * COALESCE(parent_id, 0)) AS parents
                     FROM {unit} WHERE organisation_id = %s) u
@@ -390,9 +393,10 @@ def data_fingerprint(organisation_id: int) -> tuple:
                     FROM {closed} WHERE organisation_id = %s) c
     """
     with connection.cursor() as cursor:
-        cursor.execute(sql, [organisation_id] * 4)
+        cursor.execute(sql, [organisation_id] * 3)
         # Numbers as text: PostgreSQL sums to Decimal, SQLite to int; the key must not care.
-        return tuple(str(value) for value in cursor.fetchone())
+        org_part = tuple(str(value) for value in cursor.fetchone())
+    return (str(last_seq(EPISODE_ACTIONS)), *org_part)
 
 
 def _seconds_left_today() -> int:

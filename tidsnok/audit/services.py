@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from datetime import UTC
 
 from django.conf import settings
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from tidsnok.audit import chain
@@ -315,3 +315,23 @@ def latest_checkpoint() -> AuditCheckpoint | None:
 
 def head() -> tuple[int, str]:
     return AuditHead.objects.filter(pk=1).values_list("seq", "hash").first() or (0, chain.GENESIS)
+
+
+def last_seq(actions: Iterable[str]) -> int:
+    """The seq of the newest event with one of these actions, 0 if there is none.
+
+    A version number for figures derived from what those actions change, that costs one
+    index seek per action (the (action, -seq) index) at any size of the chain. It only
+    ever grows when such a change commits: every append holds the chain head's lock until
+    its transaction ends, so events commit in the order of their seq, and a later reader
+    never sees a seq below one it has already seen."""
+    actions = sorted(set(actions))
+    if not actions:
+        return 0
+    table = connection.ops.quote_name(AuditEvent._meta.db_table)
+    # One MAX per action, not MAX(...) WHERE action IN (...), which PostgreSQL answers by
+    # reading every matching row.
+    newest = " UNION ALL ".join(f"SELECT MAX(seq) AS seq FROM {table} WHERE action = %s" for _ in actions)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT MAX(seq) FROM ({newest}) newest", actions)
+        return cursor.fetchone()[0] or 0

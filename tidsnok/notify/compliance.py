@@ -76,28 +76,28 @@ def employer_deadlines(user):
 
 
 def counts_by(deadlines, group: str, start: date, end: date, today: date) -> dict:
-    """{group value: (open, overdue, on_time, late)} for a Deadline queryset."""
-    now = deadlines.filter(status=DeadlineStatus.OPEN, case__status=Status.OPEN).values(group).annotate(
-        open=Count("id"), overdue=Count("id", filter=Q(due__lt=today)),
+    """{group value: (open, overdue, on_time, late)} for a Deadline queryset.
+
+    One pass over the deadlines that count anywhere (open now, or due in the period): at 50,000
+    employees, the open ones and the period's were two queries that each walked every visible
+    case's deadlines (66 + 120 ms for HR); one walk costs about the price of the longer one."""
+    is_open = Q(status=DeadlineStatus.OPEN, case__status=Status.OPEN)
+    in_period = Q(due__gte=start, due__lte=end)
+    rows = deadlines.filter(is_open | in_period).values(group).annotate(
+        open=Count("id", filter=is_open),
+        overdue=Count("id", filter=is_open & Q(due__lt=today)),
+        on_time=Count("id", filter=in_period & Q(status=DeadlineStatus.MET)),
+        late=Count("id", filter=in_period & (Q(status__in=LATE_STATUSES) | Q(status=DeadlineStatus.OPEN, due__lt=today))),
     )
-    judged = deadlines.filter(due__gte=start, due__lte=end).values(group).annotate(
-        on_time=Count("id", filter=Q(status=DeadlineStatus.MET)),
-        late=Count("id", filter=Q(status__in=LATE_STATUSES) | Q(status=DeadlineStatus.OPEN, due__lt=today)),
-    )
-    result: dict = {}
-    for row in now:
-        result[row[group]] = [row["open"], row["overdue"], 0, 0]
-    for row in judged:
-        entry = result.setdefault(row[group], [0, 0, 0, 0])
-        entry[2], entry[3] = row["on_time"], row["late"]
-    return result
+    return {row[group]: [row["open"], row["overdue"], row["on_time"], row["late"]] for row in rows}
 
 
 def _counts(user, unit_ids, start: date, end: date, today: date) -> dict:
     deadlines = employer_deadlines(user)
     if scope.hr_scope(user) == scope.ALL:
-        # Every unit of the organisation is in scope: no need for an IN list of thousands of ids.
-        deadlines = deadlines.filter(case__unit__organisation_id=scope.organisation_id_of(user))
+        # Every unit of the organisation is in scope, and visible() holds only the organisation's
+        # cases: no IN list of thousands of unit ids, and no join to the units either.
+        deadlines = deadlines.filter(case__unit__isnull=False)
     else:
         deadlines = deadlines.filter(case__unit__in=list(unit_ids))
     return counts_by(deadlines, "case__unit_id", start, end, today)
