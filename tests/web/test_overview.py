@@ -1,3 +1,5 @@
+import re
+
 from tests.conftest import enrol_totp
 
 
@@ -50,3 +52,24 @@ def test_the_language_button_is_remembered_for_a_logged_in_user(world, client):
     assert 'lang="en"' in client.get("/").content.decode()
     client.post("/i18n/setlang/", {"language": "nb", "next": "/"})
     assert 'lang="nb"' in client.get("/").content.decode()
+
+
+def test_a_manager_of_many_sees_her_people_a_page_at_a_time_and_nobody_is_left_out(world, client):
+    from tidsnok.org import services as org_services
+    from tidsnok.web.views import PEOPLE_PER_PAGE
+
+    hj = world.emil.unit
+    for n in range(PEOPLE_PER_PAGE + 3):
+        org_services.save_person(world.user("ada"), world.org, f"P{n:03d}", name=f"Pleier {n:03d}", unit_id=hj.pk)
+    client.force_login(world.user("marte"))
+    first = client.get("/").content.decode()
+    total = int(re.search(rf"Personer 1–{PEOPLE_PER_PAGE} av (\d+)", first).group(1))
+    assert PEOPLE_PER_PAGE < total <= 2 * PEOPLE_PER_PAGE
+    assert "Side 1 av 2" in first and 'rel="next"' in first
+    second = client.get("/?side=2").content.decode()
+    assert f"Personer {PEOPLE_PER_PAGE + 1}–{total} av {total}" in second
+    names = ["Emil Ansatt", "Ella Ansatt", *(f"Pleier {n:03d}" for n in range(PEOPLE_PER_PAGE + 3))]
+    for name in names:
+        assert (name in first) != (name in second), name  # on exactly one of the pages
+    assert "Stine Ansatt" not in first + second  # still only her own units
+    assert client.get("/?side=99").status_code == 200  # past the end: the last page

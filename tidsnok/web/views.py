@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.http import JsonResponse
@@ -10,6 +11,9 @@ from django.views.decorators.http import require_GET, require_POST
 from tidsnok.org import scope
 from tidsnok.access.policy import visible
 from tidsnok.org.models import Person, RoleAssignment, Unit
+
+
+PEOPLE_PER_PAGE = 50
 
 
 @login_required
@@ -25,15 +29,17 @@ def home(request):
     managed = scope.managed_unit_ids(user)
     responsible_for = (
         visible(user, Person).filter(unit_id__in=list(managed)).exclude(pk=person.pk if person else None)
-        .select_related("unit").order_by("unit__path", "name")[:500]
+        .select_related("unit").order_by("unit__path", "name", "pk")
         if managed
         else Person.objects.none()
     )
+    # A page at a time: a sector manager may answer for thousands of people.
+    people = Paginator(responsible_for, PEOPLE_PER_PAGE).get_page(request.GET.get("side"))
     units = visible(user, Unit).filter(pk__in=list(managed)).order_by("path") if managed else Unit.objects.none()
     return render(
         request,
         "web/home.html",
-        {"person": person, "roles": roles, "units": units, "responsible_for": responsible_for},
+        {"person": person, "roles": roles, "units": units, "people": people},
     )
 
 
