@@ -73,3 +73,22 @@ def test_a_manager_of_many_sees_her_people_a_page_at_a_time_and_nobody_is_left_o
         assert (name in first) != (name in second), name  # on exactly one of the pages
     assert "Stine Ansatt" not in first + second  # still only her own units
     assert client.get("/?side=99").status_code == 200  # past the end: the last page
+
+
+def test_min_oversikt_asks_the_same_number_of_queries_for_a_few_people_as_for_many(world, client):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tidsnok.org import services as org_services
+    from tidsnok.web.views import PEOPLE_PER_PAGE
+
+    client.force_login(world.user("marte"))
+    client.get("/")  # the session and the language are settled by the first request
+    with CaptureQueriesContext(connection) as few:
+        assert client.get("/").status_code == 200
+    for n in range(2 * PEOPLE_PER_PAGE):
+        org_services.save_person(world.user("ada"), world.org, f"M{n:03d}", name=f"Mange {n:03d}",
+                                 unit_id=world.emil.unit_id)
+    with CaptureQueriesContext(connection) as many:
+        assert client.get("/?side=2").status_code == 200
+    assert len(many) == len(few)

@@ -57,12 +57,15 @@ def responsible_q(person: Person) -> Q:
 
 
 def deadlines_of(person: Person):
-    # Implied by responsible_q, but it lets the database start from the person's own cases
-    # (owner or active handler: a few hundred rows at most) instead of every open deadline of
-    # the installation (23,000 at 50,000 employees).
-    handled = Handler.objects.filter(person=person, removed_at__isnull=True).values("case")
-    own_cases = Case.objects.filter(Q(owner=person) | Q(pk__in=handled)).values("pk")
-    return reminded_deadlines().filter(case__in=own_cases).filter(responsible_q(person))
+    # Her own open cases (owner or active handler) are implied by responsible_q, but read first,
+    # each from its index, they let the database start from their deadlines instead of every
+    # open deadline of the installation (23,000 at 50,000 employees). As a subquery with an OR,
+    # PostgreSQL's estimate of it was 30 times too high, and it walked the open deadlines anyway.
+    owned = Case.objects.filter(owner=person, status=Status.OPEN).values_list("pk", flat=True)
+    handled = Handler.objects.filter(person=person, removed_at__isnull=True,
+                                     case__status=Status.OPEN).values_list("case_id", flat=True)
+    own_cases = sorted(set(owned) | set(handled))
+    return reminded_deadlines().filter(case_id__in=own_cases).filter(responsible_q(person))
 
 
 @dataclass

@@ -37,6 +37,7 @@ from django.apps import apps
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ImproperlyConfigured
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.core.management.color import no_style
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, IntegrityError, connections, models, transaction
@@ -340,9 +341,11 @@ class Command(BaseCommand):
         finally:
             # Content type ids have changed (or were put back on failure): this process must not keep old ones.
             ContentType.objects.clear_cache()
+        # The database cache is not copied, but the application cannot start without its table.
+        call_command("createcachetable", database=target.alias, verbosity=0)
         elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
         self.out(self.style.SUCCESS(f"Copied and committed in {elapsed:.1f} s ({cpu:.1f} s CPU in this process)."))
-        self.out("Next: `tidsnok audit verify` on the new database, and `tidsnok createcachetable` if not yet done.")
+        self.out("Next: `tidsnok audit verify` on the new database.")
 
     def copy(self, source, source_path, target, sessions: bool):
         if source.vendor == "postgresql":
