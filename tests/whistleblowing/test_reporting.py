@@ -312,3 +312,57 @@ def test_the_reporting_form_is_protected_against_cross_site_posts(world):
     response = Client(enforce_csrf_checks=True).post("/varsling/ny/", _form())
     assert response.status_code == 403
     assert not Report.objects.exists()
+
+
+def test_the_handlers_hear_of_an_anonymous_report_by_mail_at_seven_not_at_the_minute_it_came(world):
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    import time_machine
+    from django.utils import timezone
+
+    from tidsnok.notify.models import Mail
+    from tidsnok.notify.sweep import run_round
+
+    oslo = ZoneInfo("Europe/Oslo")
+    with time_machine.travel(dt.datetime(2026, 12, 3, 14, 37, 12, tzinfo=oslo), tick=False):
+        submitted = send(world)
+    mails = list(Mail.objects.filter(data__case_id=submitted.report.case_id))
+    assert mails  # the handlers are told, by e-mail too
+    for mail in mails:
+        assert timezone.localtime(mail.next_attempt_at) == dt.datetime(2026, 12, 4, 7, 0, tzinfo=oslo)
+        local = timezone.localtime(mail.created_at)
+        assert (local.hour, local.minute, local.second) == (0, 0, 0)  # the day only, like the rest
+    with time_machine.travel(dt.datetime(2026, 12, 4, 6, 59, tzinfo=oslo), tick=False):
+        run_round("test")
+    assert not Mail.objects.filter(pk__in=[m.pk for m in mails], sent_at__isnull=False).exists()
+    with time_machine.travel(dt.datetime(2026, 12, 4, 7, 1, tzinfo=oslo), tick=False):
+        run_round("test")
+    assert Mail.objects.filter(pk__in=[m.pk for m in mails], sent_at__isnull=False).count() == len(mails)
+
+
+def test_the_handlers_hear_of_a_named_report_at_once(world):
+    from django.utils import timezone
+
+    from tidsnok.notify.models import Mail
+
+    before = timezone.now()
+    submitted = send(world, user=world.user("emil"), anonymity="named")
+    mails = list(Mail.objects.filter(data__case_id=submitted.report.case_id))
+    assert mails and all(before <= mail.next_attempt_at <= timezone.now() for mail in mails)
+
+
+def test_a_report_sent_just_before_seven_is_mailed_at_seven_the_same_morning():
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    from django.utils import timezone
+
+    from tidsnok.notify.services import anonymous_mail_time
+
+    oslo = ZoneInfo("Europe/Oslo")
+    with timezone.override(oslo):
+        assert anonymous_mail_time(dt.datetime(2026, 12, 4, 6, 59, tzinfo=oslo)) == dt.datetime(2026, 12, 4, 7, 0, tzinfo=oslo)
+        assert anonymous_mail_time(dt.datetime(2026, 12, 4, 7, 0, tzinfo=oslo)) == dt.datetime(2026, 12, 5, 7, 0, tzinfo=oslo)
+        # Across the change to summer time the hour is still seven, local time.
+        assert anonymous_mail_time(dt.datetime(2027, 3, 27, 23, 0, tzinfo=oslo)) == dt.datetime(2027, 3, 28, 7, 0, tzinfo=oslo)

@@ -100,6 +100,11 @@ def now():
     return _now()
 
 
+def stamping_day_only() -> bool:
+    """Whether this is inside day_only(): what an anonymous report causes."""
+    return _day_only.get()
+
+
 def _now():
     now = timezone.now()
     if _day_only.get():

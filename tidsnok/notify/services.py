@@ -6,6 +6,7 @@ to trace are audited."""
 
 import hashlib
 import secrets
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -15,7 +16,7 @@ from django.utils.translation import gettext as _
 
 from tidsnok.access.policy import AccessDenied
 from tidsnok.audit.services import now as stamp
-from tidsnok.audit.services import record
+from tidsnok.audit.services import record, stamping_day_only
 from tidsnok.cases.models import Handler, HandlerRole
 from tidsnok.notify.models import (
     MAX_WORKING_DAYS,
@@ -31,6 +32,9 @@ from tidsnok.notify.models import (
 from tidsnok.org import scope
 from tidsnok.org.models import Organisation, Role, RoleAssignment, User
 from tidsnok.versioning import check_and_bump
+
+# The hour (local time) at which the e-mails an anonymous report causes go out.
+ANONYMOUS_MAIL_HOUR = 7
 
 # --- reading settings ---------------------------------------------------------------------------
 
@@ -176,10 +180,25 @@ def queue(user, kind: str, key: str, *, case=None, deadline=None, data=None, mai
     )
     to = address_of(user)
     if mail and to and mode_of(user) == Mode.IMMEDIATE:
+        due = anonymous_mail_time(timezone.now()) if stamping_day_only() else timezone.now()
         Mail.objects.bulk_create(
-            [Mail(key=key, user=user, to=to, language=language_of(user), kind=kind, data=mail_data(case, deadline, data))],
+            [Mail(key=key, user=user, to=to, language=language_of(user), kind=kind, data=mail_data(case, deadline, data),
+                  created_at=stamp(), next_attempt_at=due)],
             ignore_conflicts=True,
         )
+
+
+def anonymous_mail_time(now: datetime) -> datetime:
+    """When to e-mail the handlers of an anonymous report: at the next ANONYMOUS_MAIL_HOUR
+    (local time), never at once. An e-mail sent a minute after the report would tell its time,
+    and with it perhaps who was at a keyboard then; every other trace of the report keeps the
+    day only (audit.services.day_only). The handlers wait at most a day, well within the
+    seven days the reporter's acknowledgement of receipt may take."""
+    local = timezone.localtime(now)
+    send_at = local.replace(hour=ANONYMOUS_MAIL_HOUR, minute=0, second=0, microsecond=0)
+    if send_at <= local:
+        send_at = (local + timedelta(days=1)).replace(hour=ANONYMOUS_MAIL_HOUR, minute=0, second=0, microsecond=0)
+    return send_at
 
 
 def mail_data(case, deadline, extra=None) -> dict:
