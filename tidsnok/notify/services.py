@@ -192,8 +192,9 @@ def anonymous_mail_time(now: datetime) -> datetime:
     """When to e-mail the handlers of an anonymous report: at the next ANONYMOUS_MAIL_HOUR
     (local time), never at once. An e-mail sent a minute after the report would tell its time,
     and with it perhaps who was at a keyboard then; every other trace of the report keeps the
-    day only (audit.services.day_only). The handlers wait at most a day, well within the
-    seven days the reporter's acknowledgement of receipt may take."""
+    day only (audit.services.day_only). The e-mail waits at most a day; the acknowledgement of
+    receipt is an internal target of 7 days unless the organisation chose otherwise (aml § 2 A-3
+    says "within reasonable time"), and the in-app notification is there at once."""
     local = timezone.localtime(now)
     send_at = local.replace(hour=ANONYMOUS_MAIL_HOUR, minute=0, second=0, microsecond=0)
     if send_at <= local:
