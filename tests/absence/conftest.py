@@ -1,6 +1,20 @@
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 import pytest
+import time_machine
 
 from tidsnok.absence import statistics
+
+# The statistics tests' today: 3 December 2026, 10:00 in Oslo, with November a whole month behind.
+STATISTICS_DAY = datetime(2026, 12, 3, 10, 0, tzinfo=ZoneInfo("Europe/Oslo"))
+
+
+@pytest.fixture
+def statistics_day():
+    """The clock stands at STATISTICS_DAY."""
+    with time_machine.travel(STATISTICS_DAY, tick=False):
+        yield
 
 
 @pytest.fixture

@@ -1,12 +1,10 @@
-"""The sick-leave statistics are cached per scope and period, and never stale: every change of
-what they are computed from (episodes, grades, people, units, closed days) is seen by the next
-request. Who may see what is decided before the cache is looked at."""
+"""The sick-leave statistics are cached per scope and period, and never stale: every change,
+through the services, of what they are computed from (episodes, grades, people, units, closed
+days) is seen by the next request. Who may see what is decided before the cache is looked at."""
 
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
+from datetime import date
 
 import pytest
-import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -18,13 +16,8 @@ from tidsnok.deadlines.services import add_closed_day
 from tidsnok.org import services as org_services
 
 FIRST, LAST = date(2026, 11, 1), date(2026, 11, 30)
-TODAY = datetime(2026, 12, 3, 10, 0, tzinfo=ZoneInfo("Europe/Oslo"))
 
-
-@pytest.fixture(autouse=True)
-def december():
-    with time_machine.travel(TODAY, tick=False):
-        yield
+pytestmark = pytest.mark.usefixtures("statistics_day")
 
 
 @pytest.fixture(autouse=True)

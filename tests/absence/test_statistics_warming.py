@@ -1,23 +1,15 @@
 """The sweep keeps HR's whole-organisation statistics warm, so that HR in a large organisation
 does not wait for a computation after every change of an episode."""
 
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
+from datetime import date
 
 import pytest
-import time_machine
 
 from tidsnok.absence import services, statistics
 from tidsnok.cases import hooks
 from tidsnok.notify.sweep import run_round
 
-TODAY = datetime(2026, 12, 3, 10, 0, tzinfo=ZoneInfo("Europe/Oslo"))
-
-
-@pytest.fixture(autouse=True)
-def december():
-    with time_machine.travel(TODAY, tick=False):
-        yield
+pytestmark = pytest.mark.usefixtures("statistics_day")
 
 
 @pytest.fixture(autouse=True)

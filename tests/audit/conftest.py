@@ -10,11 +10,26 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
+from tidsnok.audit import chain
 from tidsnok.audit.models import AuditEvent
 
 from tests.processes import database_url
 
 ROOT = Path(__file__).resolve().parents[2]
+# The key of the chains built by hand for the pure verifier (chained_rows).
+KEY = b"k"
+
+
+def chained_rows(count: int) -> list[tuple]:
+    """`count` events chained under KEY, as audit.services.chain_rows yields them:
+    (seq, body, prev_hash, hash)."""
+    rows, prev = [], chain.GENESIS
+    for seq in range(1, count + 1):
+        body = chain.event_body(seq, f"2026-01-01T00:00:{seq:02d}+00:00", None, "", "a", "", "", {"i": seq})
+        digest = chain.link_hash(KEY, prev, body)
+        rows.append((seq, body, prev, digest))
+        prev = digest
+    return rows
 
 
 def python(*args: str) -> subprocess.Popen:

@@ -6,12 +6,10 @@ from io import StringIO
 
 from django.core.management import call_command
 
-from tests.audit.conftest import delete_event, flip_action, replace_in_data, swap_events
+from tests.audit.conftest import KEY, chained_rows, delete_event, flip_action, replace_in_data, swap_events
 from tidsnok.audit import chain
 from tidsnok.audit.models import AuditEvent, AuditHead
 from tidsnok.audit.services import head, record, verify_chain
-
-KEY = b"k"
 
 
 def test_empty_log_verifies(db):
@@ -142,18 +140,10 @@ def test_the_chain_goes_on_after_a_verify(events):
 
 # The pure verifier, with rows built by hand.
 
-def _rows(count: int):
-    rows, prev = [], chain.GENESIS
-    for seq in range(1, count + 1):
-        body = chain.event_body(seq, f"2026-01-01T00:00:{seq:02d}+00:00", None, "", "a", "", "", {"i": seq})
-        digest = chain.link_hash(KEY, prev, body)
-        rows.append((seq, body, prev, digest))
-        prev = digest
-    return rows
 
 
 def test_events_appended_while_verifying_are_not_an_error():
-    rows = _rows(5)
+    rows = chained_rows(5)
     # The head was read when the log had 3 events; 2 more were committed before
     # the rows were read, and the head read afterwards has moved on to them.
     result = chain.verify(KEY, rows, (3, rows[2][3]), head_after=lambda: (5, rows[4][3]))
@@ -163,18 +153,18 @@ def test_events_appended_while_verifying_are_not_an_error():
 
 
 def test_events_past_the_later_head_are_an_error():
-    rows = _rows(5)
+    rows = chained_rows(5)
     result = chain.verify(KEY, rows, (3, rows[2][3]), head_after=lambda: (4, rows[3][3]))
     assert (result.ok, result.first_bad_seq, result.problem) == (False, 5, "past_head")
 
 
 def test_a_wrong_key_fails_at_the_first_event():
-    result = chain.verify(b"other", _rows(3), (3, _rows(3)[2][3]))
+    result = chain.verify(b"other", chained_rows(3), (3, chained_rows(3)[2][3]))
     assert (result.ok, result.first_bad_seq, result.problem) == (False, 1, "content")
 
 
 def test_an_unexpected_sequence_number_is_named():
-    rows = _rows(2)
+    rows = chained_rows(2)
     zero = (0, rows[0][1], rows[0][2], rows[0][3])
     result = chain.verify(KEY, [zero, *rows], (2, rows[1][3]))
     assert (result.ok, result.first_bad_seq, result.problem) == (False, 0, "sequence")

@@ -8,7 +8,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from tests.audit.conftest import delete_event, flip_action, python, replace_in_data
+from tests.audit.conftest import KEY, chained_rows, delete_event, flip_action, python, replace_in_data
 from tidsnok.audit import chain
 from tidsnok.audit.models import AuditCheckpoint, AuditEvent, AuditHead
 from tidsnok.audit.services import (
@@ -270,33 +270,22 @@ def test_two_processes_verifying_and_writing_checkpoints_at_once_leave_valid_che
 
 # --- the pure verifier from a checkpoint ----------------------------------------------------------
 
-KEY = b"k"
-
-
-def _rows(count: int):
-    rows, prev = [], chain.GENESIS
-    for seq in range(1, count + 1):
-        body = chain.event_body(seq, f"2026-01-01T00:00:{seq:02d}+00:00", None, "", "a", "", "", {"i": seq})
-        digest = chain.link_hash(KEY, prev, body)
-        rows.append((seq, body, prev, digest))
-        prev = digest
-    return rows
 
 
 def test_the_verifier_starts_at_the_checkpoint_event():
-    rows = _rows(8)
+    rows = chained_rows(8)
     result = chain.verify(KEY, rows[4:], (8, rows[7][3]), checkpoint=(5, rows[4][3]))
     assert (result.ok, result.checked, result.start_seq, result.head_seq) == (True, 3, 5, 8)
 
 
 def test_the_verifier_needs_the_checkpoint_event_first():
-    rows = _rows(8)
+    rows = chained_rows(8)
     result = chain.verify(KEY, rows[5:], (8, rows[7][3]), checkpoint=(5, rows[4][3]))
     assert (result.ok, result.first_bad_seq, result.problem) == (False, 5, "checkpoint_missing")
 
 
 def test_the_verifier_refuses_a_checkpoint_event_with_another_hash():
-    rows = _rows(8)
+    rows = chained_rows(8)
     result = chain.verify(KEY, rows[4:], (8, rows[7][3]), checkpoint=(5, rows[3][3]))
     assert (result.ok, result.first_bad_seq, result.problem) == (False, 5, "checkpoint_changed")
 

@@ -33,9 +33,6 @@ from tidsnok.org import scope
 from tidsnok.org.models import Organisation, Role, RoleAssignment, User
 from tidsnok.versioning import check_and_bump
 
-# The hour (local time) at which the e-mails an anonymous report causes go out.
-ANONYMOUS_MAIL_HOUR = 7
-
 # --- reading settings ---------------------------------------------------------------------------
 
 
@@ -189,16 +186,16 @@ def queue(user, kind: str, key: str, *, case=None, deadline=None, data=None, mai
 
 
 def anonymous_mail_time(now: datetime) -> datetime:
-    """When to e-mail the handlers of an anonymous report: at the next ANONYMOUS_MAIL_HOUR
-    (local time), never at once. An e-mail sent a minute after the report would tell its time,
+    """When to e-mail the handlers of an anonymous report: with the day's mail, at the next
+    TIDSNOK_DIGEST_HOUR (local time), never at once. An e-mail sent a minute after the report would tell its time,
     and with it perhaps who was at a keyboard then; every other trace of the report keeps the
     day only (audit.services.day_only). The e-mail waits at most a day; the acknowledgement of
     receipt is an internal target of 7 days unless the organisation chose otherwise (aml § 2 A-3
     says "within reasonable time"), and the in-app notification is there at once."""
     local = timezone.localtime(now)
-    send_at = local.replace(hour=ANONYMOUS_MAIL_HOUR, minute=0, second=0, microsecond=0)
+    send_at = local.replace(hour=settings.TIDSNOK_DIGEST_HOUR, minute=0, second=0, microsecond=0)
     if send_at <= local:
-        send_at = (local + timedelta(days=1)).replace(hour=ANONYMOUS_MAIL_HOUR, minute=0, second=0, microsecond=0)
+        send_at = (local + timedelta(days=1)).replace(hour=settings.TIDSNOK_DIGEST_HOUR, minute=0, second=0, microsecond=0)
     return send_at
 
 
