@@ -23,6 +23,17 @@ from tidsnok.org.models import Organisation, Person, Role, Unit, User
 PASSWORD = "correct horse battery staple"
 
 
+@pytest.fixture(autouse=True)
+def forget_recent_statistics():
+    """The statistics a worker read last are held in the process (absence.statistics._RECENT),
+    while each test's database is rolled back: one test's figures must not meet the next's."""
+    from tidsnok.absence import statistics
+
+    statistics._RECENT.clear()
+    yield
+    statistics._RECENT.clear()
+
+
 @dataclass
 class World:
     org: Organisation

@@ -213,3 +213,35 @@ def test_a_small_scope_is_computed_each_time_without_the_fingerprint(world, comp
     statistics.compute(hanne, world.org, FIRST, LAST)
     statistics.compute(hanne, world.org, FIRST, LAST)
     assert len(computed) == 3
+
+
+def test_a_worker_keeps_the_figures_it_read_and_still_sees_every_change(world, computed, monkeypatch):
+    """The shared cache's entry is read once per worker while nothing changes; a change made through
+    another server (here: the same database, the worker's own copy untouched) is seen at once."""
+    _register(world)
+    hanne = world.user("hanne")
+    reads = []
+    real_get = statistics.cache.get
+    monkeypatch.setattr(statistics.cache, "get", lambda key, *args: reads.append(key) or real_get(key, *args))
+    first = statistics.compute(hanne, world.org, FIRST, LAST)
+    statistics._RECENT.clear()  # another worker: it has only the shared cache
+    second = statistics.compute(hanne, world.org, FIRST, LAST)
+    third = statistics.compute(hanne, world.org, FIRST, LAST)
+    assert len(computed) == 1 and len(reads) == 2  # the computing request and the other worker's first
+    assert _figures(first) == _figures(second) == _figures(third)
+
+    _register(world, start=date(2026, 11, 16), end=date(2026, 11, 17))
+    fourth = statistics.compute(hanne, world.org, FIRST, LAST)
+    assert len(computed) == 2
+    assert fourth.total.lost_days == third.total.lost_days + 2
+
+
+def test_a_worker_holds_only_the_last_few_entries(world, computed):
+    _register(world)
+    hanne = world.user("hanne")
+    periods = [(date(2026, month, 1), date(2026, month, 28)) for month in range(1, 12)]
+    for first, last in periods:
+        statistics.compute(hanne, world.org, first, last)
+    assert len(statistics._RECENT) == statistics.RECENT_ENTRIES
+    assert statistics.cache_key(hanne, world.org, *periods[-1]) in statistics._RECENT
+    assert statistics.cache_key(hanne, world.org, *periods[0]) not in statistics._RECENT

@@ -72,3 +72,20 @@ def test_the_unit_list_marks_the_chosen_unit_and_escapes_names(world, client):
     assert '<label for="id_unit">' in html
     html = _main(client.get(URL))
     assert '<option value="" selected>' in html
+
+
+def test_the_table_rows_escape_unit_names_and_show_every_figure(world, client):
+    from tidsnok.org import services as org_services
+
+    org_services.save_unit(world.user("ada"), world.org, "HJ", "Hjemme <og> «tjenester»", world.units["HEL"])
+    services.register_episode(world.user("marte"), person=world.emil, start=date(2026, 11, 2), end=date(2026, 11, 6),
+                              certified="self")
+    client.force_login(world.user("helga"))
+    html = _main(client.get(URL))
+    body = html[html.index("<tbody>"):html.index("</tbody>")]
+    row = re.search(r"<tr><td>Hjemme &lt;og&gt; «tjenester»</td><td>11\.2026</td>((?:<td>[^<]*</td>)*)</tr>", body)
+    assert row is not None, body
+    cells = re.findall(r"<td>([^<]*)</td>", row.group(1))
+    assert len(cells) == 6 and all(re.fullmatch(r"\d+,\d %", cell) for cell in cells), cells
+    assert "<og>" not in html
+

@@ -94,3 +94,19 @@ def test_one_cases_entries_and_measures_are_read_by_that_case_alone(world, perso
         assert not any(line.startswith("SCAN") for line in found), (model.__name__, found)
         for _kind, reads in subqueries(found):
             assert "cases_case" not in reads and "case_org" not in reads, (model.__name__, found)
+
+
+@pytest.mark.parametrize("persona", ["hanne", "marte"])
+def test_the_compliance_overview_counts_from_the_deadline_index_without_reading_the_deadlines(world, client,
+                                                                                             persona, some_cases):
+    """Finding 13: the deadline rows are wide (their explanations), the counts need four columns."""
+    enrol_totp(world.user("hanne"))
+    client.force_login(world.user(persona))
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get("/etterlevelse/").status_code == 200
+    counts = [q["sql"] for q in queries.captured_queries if 'FROM "cases_deadline"' in q["sql"] and "COUNT" in q["sql"]]
+    assert len(counts) == 1
+    found = plan(counts[0].replace("%", "%%"))
+    deadline_reads = [line for line in found if "cases_deadline" in line]
+    assert deadline_reads == ["SEARCH cases_deadline USING COVERING INDEX deadline_compliance_idx (case_id=? AND "
+                              "expected_event=?)"], found

@@ -392,6 +392,19 @@ def _statistics_lines(rows, separator: str) -> list[_StatisticsLine]:
     ]
 
 
+def _statistics_table_rows(lines: list[_StatisticsLine]) -> str:
+    """The table's rows in one pass, for the same reason as _UnitSelect: a page is 20 units of 12
+    months, about 2,000 cells, and the template engine spent 20-30 ms on them (at 50,000 employees,
+    half of HR's page from the cache). Every cell is escaped."""
+    cells = "</td><td>"
+    return mark_safe("".join(
+        f"<tr><td>{escape(line.unit_name)}</td><td>{escape(line.month)}</td><td>"
+        + cells.join(f"{escape(value)} %" for value in line[2:])
+        + "</td></tr>"
+        for line in lines
+    ))
+
+
 @login_required
 def statistics_page(request):
     person = scope.person_of(request.user)
@@ -433,7 +446,7 @@ def statistics_page(request):
         query.pop(parameter, None)
     return render(request, "absence/statistics.html", {
         "form": form, "stats": stats, "first": first, "last": last, "bars": bars, "chart_width": len(bars) * 40 + 40,
-        "csv_query": query.urlencode(), "page": page, "lines": lines,
+        "csv_query": query.urlencode(), "page": page, "table_rows": _statistics_table_rows(lines),
         "page_query": f"{query.urlencode()}&" if query else "",
     })
 

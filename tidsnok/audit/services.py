@@ -322,21 +322,23 @@ def head() -> tuple[int, str]:
     return AuditHead.objects.filter(pk=1).values_list("seq", "hash").first() or (0, chain.GENESIS)
 
 
-def last_seq(actions: Iterable[str]) -> int:
-    """The seq of the newest event with one of these actions, 0 if there is none.
+def last_event(actions: Iterable[str]) -> tuple[int, str]:
+    """The seq and hash of the newest event with one of these actions, (0, "") if there is none.
 
-    A version number for figures derived from what those actions change, that costs one
-    index seek per action (the (action, -seq) index) at any size of the chain. It only
-    ever grows when such a change commits: every append holds the chain head's lock until
-    its transaction ends, so events commit in the order of their seq, and a later reader
-    never sees a seq below one it has already seen."""
+    A version for figures derived from what those actions change, that costs one index seek
+    per action (the (action, -seq) index) at any size of the chain. The seq only ever grows
+    when such a change commits: every append holds the chain head's lock until its transaction
+    ends, so events commit in the order of their seq, and a later reader never sees a seq below
+    one it has already seen. The hash names the whole history up to that event, so a database
+    restored from a backup, whose new events reuse seqs, never matches a version taken before."""
     actions = sorted(set(actions))
     if not actions:
-        return 0
+        return 0, ""
     table = connection.ops.quote_name(AuditEvent._meta.db_table)
     # One MAX per action, not MAX(...) WHERE action IN (...), which PostgreSQL answers by
     # reading every matching row.
     newest = " UNION ALL ".join(f"SELECT MAX(seq) AS seq FROM {table} WHERE action = %s" for _ in actions)
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT MAX(seq) FROM ({newest}) newest", actions)
-        return cursor.fetchone()[0] or 0
+        cursor.execute(f"SELECT seq, hash FROM {table} WHERE seq = (SELECT MAX(seq) FROM ({newest}) newest)", actions)
+        row = cursor.fetchone()
+    return (row[0], row[1]) if row else (0, "")
