@@ -2,56 +2,135 @@
 
 Each event says the deadline's title, the case number and a link; never a name
 or a description. Only deadlines of cases the user may still see are listed.
+
+Calendar clients poll the feed every 15-60 minutes and it rarely changes, while
+building it with icalendar is the expensive part. So `snapshot` reads the few
+columns the body is made of, once, and hashes them: the hash is the ETag (a
+client that already has this version gets a 304) and the key of the rendered
+body in the shared cache (another client of the same version gets the stored
+bytes without any icalendar work).
 """
 
-from datetime import timedelta
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, timedelta
+from pathlib import Path
 from urllib.parse import urlsplit
 
+import icalendar
 from django.conf import settings
-from django.utils import timezone, translation
+from django.core.cache import cache
+from django.utils import translation
 from django.utils.translation import gettext as _
 from icalendar import Calendar, Event
 
 from tidsnok.access.policy import visible
-from tidsnok.cases.models import Case
+from tidsnok.cases.models import Case, Deadline
 from tidsnok.notify.messages import absolute, case_path
 from tidsnok.notify.responsibility import deadlines_of
 from tidsnok.notify.services import language_of
 from tidsnok.org import scope
 
+# A changed feed layout (a property added, a format changed) must not be served
+# from bodies cached by the previous release, nor be hidden from clients behind
+# an unchanged ETag: this module's own source and the icalendar version are
+# part of every fingerprint, so a deploy that touches either starts afresh.
+_CODE = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16] + "/" + icalendar.__version__
+
+# Everything an event is made of, and nothing else (see _event).
+_COLUMNS = ("pk", "due", "updated_at", "title_nb", "title_en", "case_id", "case__number")
+
+# Long enough to outlive the polls between two changes; a stale entry is never
+# wrong (its key is a hash of its content), it only takes room until culled.
+CACHE_SECONDS = 24 * 60 * 60
+
 
 def open_deadlines(user):
     person = scope.person_of(user)
     if person is None:
-        return []
+        return Deadline.objects.none()
     return (
         deadlines_of(person).filter(case__in=visible(user, Case))
         .select_related("case").order_by("due", "id")
     )
 
 
-def build(user) -> bytes:
+@dataclass(frozen=True)
+class Snapshot:
+    """What one user's feed is made of right now, and its fingerprint."""
+
+    lang: str
+    texts: tuple[str, str, str]
+    rows: list[tuple]
+    etag: str  # the hex SHA-256 of everything above, unquoted
+
+    @property
+    def cache_key(self) -> str:
+        return f"feed:{self.etag}"
+
+    def body(self) -> bytes:
+        # Safe to share between users: the key is a hash of every input of the
+        # body (language, texts, site address, code and each listed row), so two
+        # users can only meet under one key when their bodies are byte for byte
+        # the same. Nothing to invalidate either: a change makes a new key.
+        body = cache.get(self.cache_key)
+        if body is None:
+            body = _render(self)
+            cache.set(self.cache_key, body, CACHE_SECONDS)
+        return body
+
+
+def snapshot(user) -> Snapshot:
+    """One query for the rows, no model instances, no icalendar: cheap enough for every poll."""
     lang = language_of(user)
+    with translation.override(lang):
+        # The catalogue is fixed per release, but hashing the texts themselves
+        # costs three look-ups and makes a new translation a new version.
+        texts = (_("tidsnok deadlines"), _("%(title)s (case %(number)s)"), _("Open the case in tidsnok: %(url)s"))
+    rows = list(open_deadlines(user).values_list(*_COLUMNS))
+    canonical = repr((
+        _CODE, lang, texts, absolute(case_path(0)),
+        # isoformat, not repr: the same instant must hash the same whichever tzinfo
+        # class the database driver of an app server hands back.
+        [(pk, due.isoformat(), _utc(changed).isoformat(), nb, en, case_id, number)
+         for pk, due, changed, nb, en, case_id, number in rows],
+    ))
+    return Snapshot(lang, texts, rows, hashlib.sha256(canonical.encode()).hexdigest())
+
+
+def build(user) -> bytes:
+    return snapshot(user).body()
+
+
+def _utc(moment):
+    # RFC 5545 wants DTSTAMP in UTC, and icalendar writes whole seconds: drop the
+    # microseconds here so the hash and the bytes agree on what was written.
+    return moment.astimezone(UTC).replace(microsecond=0)
+
+
+def _render(snap: Snapshot) -> bytes:
+    calname, summary, description = snap.texts
     host = urlsplit(settings.SITE_URL).hostname or "tidsnok"
-    stamp = timezone.now()
     calendar = Calendar()
     calendar.add("prodid", "-//tidsnok//frister//NO")
     calendar.add("version", "2.0")
     calendar.add("calscale", "GREGORIAN")
-    with translation.override(lang):
-        calendar.add("x-wr-calname", _("tidsnok deadlines"))
-        for deadline in open_deadlines(user):
-            link = absolute(case_path(deadline.case_id))
-            event = Event()
-            event.add("uid", f"deadline-{deadline.pk}@{host}")
-            event.add("dtstamp", stamp)
-            event.add("dtstart", deadline.due)
-            event.add("dtend", deadline.due + timedelta(days=1))
-            event.add("summary", _("%(title)s (case %(number)s)") % {
-                "title": deadline.title(lang), "number": deadline.case.number,
-            })
-            event.add("description", _("Open the case in tidsnok: %(url)s") % {"url": link})
-            event.add("url", link)
-            event.add("transp", "TRANSPARENT")
-            calendar.add_component(event)
+    calendar.add("x-wr-calname", calname)
+    for pk, due, changed, title_nb, title_en, case_id, number in snap.rows:
+        link = absolute(case_path(case_id))
+        event = Event()
+        event.add("uid", f"deadline-{pk}@{host}")
+        # Without a METHOD the calendar is a copy of the store, and DTSTAMP is when
+        # the information was last revised there (RFC 5545 3.8.7.2). It used to be
+        # the time of the request, which changed the bytes of every poll.
+        event.add("dtstamp", _utc(changed))
+        event.add("dtstart", due)
+        event.add("dtend", due + timedelta(days=1))
+        # As Deadline.title(lang): English only when asked for, else bokmål.
+        title = title_en if snap.lang == "en" else title_nb
+        event.add("summary", summary % {"title": title, "number": number})
+        event.add("description", description % {"url": link})
+        event.add("url", link)
+        event.add("transp", "TRANSPARENT")
+        calendar.add_component(event)
     return calendar.to_ical()

@@ -10,8 +10,8 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.cache import get_conditional_response, patch_cache_control, quote_etag
 from django.utils.translation import gettext as _
-from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from tidsnok.access.policy import AccessDenied, visible
@@ -115,16 +115,30 @@ def preferences(request):
     })
 
 
-@never_cache
 @require_GET
 def calendar(request, token):
     """The secret calendar address: no login, the token is the key. 404 once revoked."""
+    # The token is checked on every poll, before any ETag or cache: a revoked
+    # address is gone at once, whatever a client or the cache still holds.
     user = services.feed_user(token)
     if user is None:
         raise Http404
-    response = HttpResponse(feed.build(user), content_type="text/calendar; charset=utf-8")
+    snapshot = feed.snapshot(user)
+    response = HttpResponse(content_type="text/calendar; charset=utf-8")
     response["Content-Disposition"] = 'inline; filename="tidsnok.ics"'
     response["X-Robots-Tag"] = "noindex"
+    response["ETag"] = quote_etag(snapshot.etag)
+    # Not never_cache: its no-store forbids the client to keep the body, so it
+    # would have nothing to revalidate and the ETag would be useless; and a
+    # calendar client keeps the events anyway, that is its job. "private" still
+    # keeps the feed of a secret address out of shared caches, and "no-cache"
+    # makes the client ask on every poll, so a change or a revocation is seen at
+    # the next one, as before.
+    patch_cache_control(response, private=True, no_cache=True)
+    conditional = get_conditional_response(request, etag=response["ETag"], response=response)
+    if conditional is not response:
+        return conditional  # 304 with the ETag and Cache-Control: no body built or read
+    response.content = snapshot.body()
     return response
 
 
