@@ -266,3 +266,17 @@ def test_hr_can_waive_a_deadline_with_a_reason(world):
     services.add_entry(world.user("marte"), case, kind=EntryKind.NOTE, occurred_on=TODAY, text="Notat")
     deadline.refresh_from_db()
     assert deadline.status == DeadlineStatus.WAIVED
+
+
+def test_a_deadline_that_is_no_longer_required_says_when_that_changed(world):
+    """Its change time is what the calendar feed gives as the event's DTSTAMP."""
+    case = open_case(world)
+    measure = services.add_measure(world.user("marte"), case, what="Kurs", kind=MeasureKind.INDIVIDUAL,
+                                   owner=world.marte, due=TODAY + timedelta(days=7))
+    created = case.deadlines.get(rule_id="psychosocial.measure_follow_up", measure=measure).updated_at
+    with time_machine.travel(created + timedelta(hours=3)):
+        services.update_measure(world.user("marte"), measure, measure.version,
+                                status=MeasureStatus.CANCELLED, cancel_reason="Ikke lenger aktuelt")
+    follow_up = case.deadlines.get(rule_id="psychosocial.measure_follow_up", measure=measure)
+    assert follow_up.status == DeadlineStatus.NOT_REQUIRED
+    assert follow_up.updated_at >= created + timedelta(hours=3)

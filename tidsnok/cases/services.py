@@ -367,6 +367,7 @@ def _recompute_deadlines(case) -> None:
         if key not in seen and row.status == DeadlineStatus.OPEN:
             row.status = DeadlineStatus.NOT_REQUIRED
             row.status_reason = _("No longer required by the rules for this case.")
+            row.updated_at = timezone.now()
             row.save(update_fields=["status", "status_reason", "updated_at"])
 
 
