@@ -165,6 +165,10 @@ CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.db.DatabaseCache",
         "LOCATION": "tidsnok_cache",
+        # Django's default of 300 entries, once passed, deletes a third of the entries in key
+        # order on the next write: the statistics, then the calendar feeds, then the reporting
+        # channel's rate limits. A 50,000-employee organisation has thousands of feeds.
+        "OPTIONS": {"MAX_ENTRIES": env_int("CACHE_MAX_ENTRIES", 100_000)},
     }
 }
 
