@@ -318,6 +318,15 @@ def latest_checkpoint() -> AuditCheckpoint | None:
     return None
 
 
+def lock_chain() -> None:
+    """Take the chain head's lock now, until the transaction ends, as its first event would.
+
+    For a service that also bumps a version of its own (cases.models.DeadlineVersion): taking
+    the head first keeps one order of locks for every writer, and the versions then commit in
+    the order they were bumped, as events do."""
+    _lock_head()
+
+
 def head() -> tuple[int, str]:
     return AuditHead.objects.filter(pk=1).values_list("seq", "hash").first() or (0, chain.GENESIS)
 

@@ -304,6 +304,21 @@ class DeadlineStatus(models.TextChoices):
 PENDING_DEADLINE_STATUSES = (DeadlineStatus.OPEN,)
 
 
+class DeadlineVersion(models.Model):
+    """A number that grows with every committed change to what the compliance overview counts:
+    an organisation's deadline rows, its cases' status and restriction, and who handles or is
+    excluded from them (which decides who sees the deadlines). Cached counts carry the number
+    they were counted at, and are used only while it stands.
+
+    Bumped by cases.services in the transaction of the change, after taking the audit chain's
+    head lock (every writer takes that lock first, so this row never adds a deadlock, and
+    changes commit in the order of their numbers). A change that only adds a note to a case
+    leaves it alone, so one busy manager does not empty HR's cache."""
+
+    organisation = models.OneToOneField(Organisation, primary_key=True, on_delete=models.CASCADE, related_name="+")
+    version = models.BigIntegerField(default=0)
+
+
 class Deadline(models.Model):
     """A deadline computed from a rule: it knows its rule, basis, start and why."""
 

@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from tidsnok.access.policy import AccessDenied, can, visible
-from tidsnok.audit.services import record
+from tidsnok.audit.services import lock_chain, record
 from tidsnok.cases import hooks, rules
 from tidsnok.cases.models import (
     MANAGER_KINDS,
@@ -25,6 +25,7 @@ from tidsnok.cases.models import (
     CaseNumber,
     Deadline,
     DeadlineStatus,
+    DeadlineVersion,
     Entry,
     EntryKind,
     Exclusion,
@@ -83,6 +84,21 @@ def _audit(actor, action, obj, data=None, case=None):
     for fn in hooks.on_case_event:
         fn(target, actor, action, data or {})
     return event
+
+
+def _deadlines_changed(organisation_id: int) -> None:
+    """Bump the organisation's DeadlineVersion: call it after the change, in its transaction
+    (outside one, the bump commits just after the change, which only costs a needless recount)."""
+    with transaction.atomic():
+        lock_chain()
+        if not DeadlineVersion.objects.filter(pk=organisation_id).update(version=F("version") + 1):
+            # The organisation's first change; the chain's lock keeps a second writer out until we commit.
+            DeadlineVersion.objects.create(pk=organisation_id, version=1)
+
+
+def deadlines_version(organisation_id: int) -> int:
+    """What cached counts of the organisation's deadlines are checked against (see DeadlineVersion)."""
+    return DeadlineVersion.objects.filter(pk=organisation_id).values_list("version", flat=True).first() or 0
 
 
 def _today() -> date:
@@ -171,6 +187,7 @@ def _add_handler(case, person: Person, role: str, reason: str = "") -> Handler:
     if existing is not None:
         return existing
     handler = Handler.objects.create(case=case, person=person, role=role, reason=reason)
+    _deadlines_changed(case.organisation_id)  # a handler may see the case's deadlines
     for fn in hooks.on_handler_added:
         fn(case, person, reason)
     return handler
@@ -197,6 +214,7 @@ def _exclude(case, person: Person, reason: str, actor=None):
         return
     Exclusion.objects.create(case=case, person=person, reason=reason)
     case.handlers.filter(person=person, removed_at__isnull=True).update(removed_at=timezone.now())
+    _deadlines_changed(case.organisation_id)  # she no longer sees the case's deadlines
     _system_entry(case, EntryKind.EXCLUSION, data={"person": person.pk, "reason": reason})
     _audit(actor, "case.party_excluded", case, {"person": person.pk, "reason": reason})
 
@@ -290,15 +308,21 @@ def recompute_deadlines(case) -> None:
     Rule versions are those in force when the manager first knew (case.known_at),
     with the organisation's overrides from that date: a later policy change never
     rewrites an old case."""
-    case.refresh_from_db()
-    case._recompute_memo = {}  # see hooks.memo
-    try:
-        _recompute_deadlines(case)
-    finally:
-        del case._recompute_memo
+    with transaction.atomic():
+        lock_chain()  # before the deadline rows: every writer takes the chain's lock first
+        case.refresh_from_db()
+        case._recompute_memo = {}  # see hooks.memo
+        try:
+            changed = _recompute_deadlines(case)
+        finally:
+            del case._recompute_memo
+        if changed:
+            _deadlines_changed(case.organisation_id)
 
 
-def _recompute_deadlines(case) -> None:
+def _recompute_deadlines(case) -> bool:
+    """Returns whether a row was written."""
+    changed = False
     org_id = case.organisation_id
     rule_list = rules_for(case.kind, case.known_at, overrides_map(org_id))
     calendar = calendar_for(org_id)
@@ -359,6 +383,7 @@ def _recompute_deadlines(case) -> None:
             if before is None or _deadline_state(row) != before:
                 row.updated_at = timezone.now()
                 row.save()
+                changed = True
             if rule.repeat and row.met_on is not None and case.is_open:
                 starts.append((None, sequence + 1, row.met_on))
     # Deadlines whose trigger disappeared (a cancelled measure removed, a condition no
@@ -369,6 +394,8 @@ def _recompute_deadlines(case) -> None:
             row.status_reason = _("No longer required by the rules for this case.")
             row.updated_at = timezone.now()
             row.save(update_fields=["status", "status_reason", "updated_at"])
+            changed = True
+    return changed
 
 
 def _after_change(case, actor):
@@ -783,9 +810,11 @@ def waive_deadline(actor, deadline: Deadline, reason: str) -> Deadline:
         raise ValidationError({"reason": [_("Say why the deadline is waived.")]})
     if deadline.status != DeadlineStatus.OPEN:
         raise ValidationError({"__all__": [_("Only an open deadline can be waived.")]})
+    lock_chain()  # before the deadline row: every writer takes the chain's lock first
     Deadline.objects.filter(pk=deadline.pk).update(
         status=DeadlineStatus.WAIVED, status_reason=reason, updated_at=timezone.now()
     )
+    _deadlines_changed(case.organisation_id)
     _system_entry(case, EntryKind.WAIVER, text=reason, author=_actor_person(actor), data={"deadline": deadline.pk, "rule": deadline.rule_id})
     _audit(actor, "case.deadline_waived", case, {"deadline": deadline.pk, "rule": deadline.rule_id, "reason": reason})
     deadline.refresh_from_db()
@@ -830,6 +859,7 @@ def close_case(actor, case: Case, evaluation: str, version: int) -> Case:
         raise ValidationError({"evaluation" if not (evaluation or "").strip() and len(refusals) == 1 else "__all__": refusals})
     now = timezone.now()
     check_and_bump(Case, case.pk, version, status=Status.CLOSED, closed_at=now)
+    _deadlines_changed(case.organisation_id)  # its open deadlines no longer count as open
     case.refresh_from_db()
     _system_entry(case, EntryKind.EVALUATION, text=evaluation, author=_actor_person(actor), visibility=Visibility.SHARED)
     _audit(actor, "case.closed", case, {"evaluation": evaluation})
@@ -845,6 +875,7 @@ def reopen_case(actor, case: Case, reason: str, version: int) -> Case:
     if not (reason or "").strip():
         raise ValidationError({"reason": [_("Say why the case is reopened.")]})
     check_and_bump(Case, case.pk, version, status=Status.OPEN, closed_at=None)
+    _deadlines_changed(case.organisation_id)
     case.refresh_from_db()
     _system_entry(case, EntryKind.REOPENED, text=reason, author=_actor_person(actor))
     _audit(actor, "case.reopened", case, {"reason": reason})
@@ -889,9 +920,11 @@ def mark_not_required(actor, deadline: Deadline, reason: str) -> Deadline:
         raise ValidationError({"reason": [_("Say why it is obviously unnecessary.")]})
     if deadline.status != DeadlineStatus.OPEN:
         raise ValidationError({"__all__": [_("Only an open deadline can be marked as not required.")]})
+    lock_chain()  # before the deadline row: every writer takes the chain's lock first
     Deadline.objects.filter(pk=deadline.pk).update(
         status=DeadlineStatus.WAIVED, status_reason=reason, updated_at=timezone.now()
     )
+    _deadlines_changed(case.organisation_id)
     _system_entry(case, EntryKind.NOT_REQUIRED, text=reason, author=_actor_person(actor),
                   data={"deadline": deadline.pk, "rule": deadline.rule_id})
     _audit(actor, "case.deadline_not_required", case, {"deadline": deadline.pk, "rule": deadline.rule_id, "reason": reason})
@@ -932,5 +965,5 @@ def ensure_default_factors(actor, organisation) -> int:
 __all__ = [
     "open_case", "update_case", "add_entry", "ask_hr", "add_measure", "update_measure", "respond_to_measure",
     "add_handler", "waive_deadline", "close_case", "reopen_case", "recompute_deadlines", "involve_hr",
-    "ensure_default_factors", "Kind",
+    "ensure_default_factors", "deadlines_version", "Kind",
 ]

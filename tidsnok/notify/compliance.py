@@ -13,13 +13,17 @@ deadlines and those no longer required count nowhere.
 """
 
 import csv
+import hashlib
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, time, timedelta
 
+from django.core.cache import cache
 from django.db.models import Count, Q
+from django.utils import timezone
 
 from tidsnok.access.policy import visible
 from tidsnok.cases.models import Case, Deadline, DeadlineStatus, Status
+from tidsnok.cases.services import deadlines_version
 from tidsnok.org import scope
 from tidsnok.org.models import Unit
 
@@ -92,7 +96,46 @@ def counts_by(deadlines, group: str, start: date, end: date, today: date) -> dic
     return {row[group]: [row["open"], row["overdue"], row["on_time"], row["late"]] for row in rows}
 
 
+# A scope of more units than this has its counts cached: below it, counting costs about what the
+# cache does (a manager's 1-30 units: 2-20 ms), above it HR's whole organisation of 50,000
+# employees costs 75-110 ms of SQL over 133,000 deadlines.
+CACHED_SCOPE_UNITS = 100
+CACHE_FORMAT = 1  # raise when the counts change meaning: old entries are then never read
+
+
 def _counts(user, unit_ids, start: date, end: date, today: date) -> dict:
+    """{unit id: [open, overdue, on_time, late]}, from the shared cache while the organisation's
+    DeadlineVersion stands. The key holds the user (her handler roles and exclusions decide what
+    she sees), her scope, the period and today (which decides what is overdue); the version is
+    read before counting, so cached counts are never older than the version they carry."""
+    unit_ids = sorted(unit_ids)
+    if scope.hr_scope(user) != scope.ALL and len(unit_ids) <= CACHED_SCOPE_UNITS:
+        return _count(user, unit_ids, start, end, today)
+    version = deadlines_version(scope.organisation_id_of(user))
+    key = _cache_key(user, unit_ids, start, end, today)
+    found = cache.get(key)
+    if found is not None and found[0] == version:
+        return found[1]
+    counts = _count(user, unit_ids, start, end, today)
+    cache.set(key, (version, counts), _seconds_left_today())
+    return counts
+
+
+def _cache_key(user, unit_ids, start: date, end: date, today: date) -> str:
+    hr = scope.hr_scope(user)
+    parts = (CACHE_FORMAT, scope.organisation_id_of(user), user.pk, "all" if hr == scope.ALL else sorted(hr),
+             sorted(scope.managed_unit_ids(user)), unit_ids, start.isoformat(), end.isoformat(), today.isoformat())
+    return "notify.compliance:" + hashlib.sha256(repr(parts).encode()).hexdigest()
+
+
+def _seconds_left_today() -> int:
+    """The key holds today's date: an entry is of no use after midnight."""
+    now = timezone.localtime()
+    midnight = datetime.combine(now.date() + timedelta(days=1), time.min, tzinfo=now.tzinfo)
+    return max(60, int((midnight - now).total_seconds()))
+
+
+def _count(user, unit_ids, start: date, end: date, today: date) -> dict:
     deadlines = employer_deadlines(user)
     if scope.hr_scope(user) == scope.ALL:
         # Every unit of the organisation is in scope, and visible() holds only the organisation's
