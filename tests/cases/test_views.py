@@ -411,6 +411,42 @@ def test_people_outside_the_case_get_404(world, client):
         assert case.number not in text(client.get("/saker/")), outsider
 
 
+def test_the_case_page_reads_entries_and_measures_by_the_case_only_when_the_policy_found_it_for_that_user(
+        world, rf):
+    from tidsnok.access.policy import visible
+    from tidsnok.cases.views import CasePage, _handled_case
+
+    case = open_case(world)
+    marte, emil = world.user("marte"), world.user("emil")
+    services.add_entry(marte, case, kind=EntryKind.NOTE, occurred_on=TODAY, text="Internt notat.")
+    add_measure(world, case)
+    add_measure(world, case, what="Internt tiltak", visibility=Visibility.INTERNAL)
+
+    def page(user, case):
+        request = rf.get(url(case))
+        request.user = user
+        return CasePage(request, case)
+
+    def ids(rows):
+        return {row.pk for row in rows}
+
+    found = _handled_case(marte, case.pk)
+    handled = page(marte, found)
+    assert handled.handled
+    assert ids(handled.entry_rows) == ids(Entry.objects.filter(case=case))
+    assert ids(handled.measure_rows) == ids(Measure.objects.filter(case=case))
+    # The same case for someone else, or read without the policy: the policy decides, row by row.
+    for user, other in ((emil, found), (marte, Case.objects.get(pk=case.pk))):
+        fallback = page(user, other)
+        assert not fallback.handled
+        assert ids(fallback.entry_rows) == ids(visible(user, Entry).filter(case=case))
+        assert ids(fallback.measure_rows) == ids(visible(user, Measure).filter(case=case))
+    assert "Internt notat." not in {e.text for e in page(emil, found).entry_rows}
+    assert "Internt tiltak" not in {m.what for m in page(emil, found).measure_rows}
+    assert _handled_case(emil, case.pk) is None
+    assert _handled_case(world.user("ella"), case.pk) is None
+
+
 def test_the_accused_manager_gets_404_and_hr_handles_the_case(world, client):
     enrol_totp(world.user("hugo"))
     case = services.open_case(

@@ -209,3 +209,19 @@ def test_single_case_checks_agree_with_the_lists(world, cases):
         for c in cases.values():
             assert can(user, "view", c) == (c.pk in listed), (key, c.number)
 
+
+def test_handler_level_access_to_a_case_shows_every_entry_and_measure_of_it(world, cases):
+    """The case page asks the policy for the case alone and then reads its entries
+    and measures by the case's key (tidsnok.cases.views.CasePage.handled): which
+    holds only if any handler-level access to a case shows all of them, internal
+    ones too, under the policy's own rules for entries and measures."""
+    checked = 0
+    for key, person in world.people.items():
+        user = person.user
+        entries, measures = _ids(visible(user, Entry)), _ids(visible(user, Measure))
+        for action in sorted(HANDLER_ACTIONS):
+            for c in visible(user, Case, action):
+                assert _ids(Entry.objects.filter(case=c)) <= entries, (key, action, c.number)
+                assert _ids(Measure.objects.filter(case=c)) <= measures, (key, action, c.number)
+                checked += 1
+    assert checked > 20

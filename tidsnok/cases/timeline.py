@@ -8,7 +8,12 @@ the rows through the access policy and pass them in.
 from dataclasses import dataclass, field
 from datetime import date
 
+from django.utils.formats import localize
+from django.utils.html import conditional_escape
+from django.utils.safestring import mark_safe
+from django.utils.timezone import template_localtime
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from tidsnok.cases import rules
 from tidsnok.cases.models import (
@@ -74,6 +79,30 @@ def responsible_label(value: str) -> str:
     }.get(value, value)
 
 
+# What the timeline shows is worded here rather than in the template: a long case
+# has dozens of rows, and each {% blocktranslate %}, |date and {% if %} in the row's
+# markup is paid once per row. The wording and the escaping are the template's:
+# the same message ids, the variables escaped, the translations as they are.
+
+
+def dmy(day) -> str:
+    """A date as |date:"d.m.Y" writes it."""
+    return f"{day.day:02d}.{day.month:02d}.{day.year:04d}"
+
+
+def dmy_hm(moment) -> str:
+    """A date and time as |date:"d.m.Y H:i" writes it (in the current time zone)."""
+    moment = template_localtime(moment)
+    return f"{dmy(moment)} {moment.hour:02d}:{moment.minute:02d}"
+
+
+def _filled(translated: str, **values) -> str:
+    """What {% blocktranslate %} renders: the translation as it is, the values escaped. The
+    message is translated at the call (`_("...")`, `ngettext(...)`), where makemessages finds it."""
+    return translated % {key: conditional_escape(localize(value) if isinstance(value, int) else value)
+                         for key, value in values.items()}
+
+
 @dataclass
 class EntryView:
     entry: object
@@ -83,6 +112,34 @@ class EntryView:
     @property
     def delay_days(self) -> int:
         return max(self.entry.recording_delay_days, 0)
+
+    @property
+    def occurred(self) -> str:
+        return dmy(self.entry.occurred_on)
+
+    @property
+    def occurred_iso(self) -> str:
+        return self.entry.occurred_on.isoformat()
+
+    @property
+    def meta(self) -> str:
+        """When it was recorded, by whom, and how long after it happened."""
+        entry = self.entry
+        html = [_filled(_("Recorded %(when)s"), when=dmy_hm(entry.recorded_at))]
+        if entry.author_id is not None:
+            html += [" ", _filled(_("by %(name)s"), name=entry.author.name)]
+        delay = self.delay_days
+        if delay:
+            html += [' · <strong class="late-record">', _filled(ngettext(
+                "recorded %(days)s day after it happened", "recorded %(days)s days after it happened", delay,
+            ), days=delay), "</strong>"]
+        return mark_safe("".join(html))
+
+    @property
+    def visibility_label(self) -> str:
+        if self.entry.visibility == "shared":
+            return mark_safe(_("shared with the employee"))
+        return mark_safe(_("internal"))
 
 
 @dataclass
@@ -103,6 +160,41 @@ class DeadlineView:
     def css(self) -> str:
         return "overdue" if self.overdue else f"status-{self.deadline.status}"
 
+    @property
+    def due(self) -> str:
+        return dmy(self.deadline.due)
+
+    @property
+    def due_iso(self) -> str:
+        return self.deadline.due.isoformat()
+
+    @property
+    def heading(self) -> str:
+        return mark_safe(_filled(_("Deadline: %(title)s"), title=self.title))
+
+    @property
+    def state(self) -> str:
+        """Overdue by how much; or met when, by what and how late; or not met yet."""
+        d = self.deadline
+        if self.overdue:
+            html = ["<strong>", _filled(ngettext("Overdue by %(days)s day.", "Overdue by %(days)s days.", self.days_overdue),
+                                         days=self.days_overdue),
+                    "</strong>"]
+        elif d.met_on:
+            html = [_filled(_("Met %(date)s"), date=dmy(d.met_on))]
+            if self.met_by is not None:
+                entry = self.met_by.entry
+                html += [", ", _("by"), ' <a href="#entry-', str(entry.pk), '">',
+                         conditional_escape(str(self.met_by.headline).lower()), " (", dmy(entry.occurred_on), ")</a>"]
+            if d.days_late:
+                html += [" · <strong>", _filled(ngettext("%(days)s day late", "%(days)s days late", d.days_late), days=d.days_late), "</strong>"]
+            html.append(".")
+        elif d.status == DeadlineStatus.OPEN:
+            html = [_("Not met yet.")]
+        else:
+            html = []
+        return mark_safe("".join(html))
+
 
 @dataclass
 class Item:
@@ -111,6 +203,8 @@ class Item:
     on: date
     entry: EntryView | None = None
     deadline: DeadlineView | None = None
+    # For a deadline on the case page: the link to waive it, if the reader may.
+    waive: str | None = None
 
     @property
     def sort_key(self):
