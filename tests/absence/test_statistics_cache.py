@@ -22,8 +22,8 @@ pytestmark = pytest.mark.usefixtures("statistics_day")
 
 @pytest.fixture(autouse=True)
 def every_scope_cached(monkeypatch):
-    """The personas' scopes are a handful of units, below the size worth caching: cache them all here."""
-    monkeypatch.setattr(statistics, "SMALL_SCOPE_UNITS", 0)
+    """The personas' scopes are a handful of people, below the size worth caching: cache them all here."""
+    monkeypatch.setattr(statistics, "SMALL_SCOPE_PEOPLE", -1)
 
 
 def _figures(stats):
@@ -198,21 +198,27 @@ def _main(response) -> str:
 
 
 def test_a_small_scope_is_computed_each_time_without_the_fingerprint(world, computed, monkeypatch):
-    monkeypatch.setattr(statistics, "SMALL_SCOPE_UNITS", 100)
+    monkeypatch.setattr(statistics, "SMALL_SCOPE_PEOPLE", 100)
+    fingerprints = []
+    real = statistics.data_fingerprint
+    monkeypatch.setattr(statistics, "data_fingerprint", lambda org_id: fingerprints.append(org_id) or real(org_id))
     _register(world)
     marte = world.user("marte")
-    with CaptureQueriesContext(connection) as queries:
-        first = statistics.compute(marte, world.org, FIRST, LAST)
+    first = statistics.compute(marte, world.org, FIRST, LAST)
     second = statistics.compute(marte, world.org, FIRST, LAST)
-    assert len(computed) == 2
-    assert not any("absence_gradeperiod" in q["sql"] and "SUM" in q["sql"] and "COUNT" in q["sql"]
-                   for q in queries.captured_queries)
+    assert len(computed) == 2 and fingerprints == []
     assert _figures(first) == _figures(second)
+    # A unit of more people than that is: Hjemmetjenesten's 5 people against a limit of 4.
+    monkeypatch.setattr(statistics, "SMALL_SCOPE_PEOPLE", 4)
+    statistics.compute(marte, world.org, FIRST, LAST)
+    statistics.compute(marte, world.org, FIRST, LAST)
+    assert len(computed) == 3 and len(fingerprints) == 2
     # The whole organisation is worth the cache whatever its size.
     hanne = world.user("hanne")
+    monkeypatch.setattr(statistics, "SMALL_SCOPE_PEOPLE", 10_000)
     statistics.compute(hanne, world.org, FIRST, LAST)
     statistics.compute(hanne, world.org, FIRST, LAST)
-    assert len(computed) == 3
+    assert len(computed) == 4
 
 
 def test_a_worker_keeps_the_figures_it_read_and_still_sees_every_change(world, computed, monkeypatch):

@@ -419,16 +419,21 @@ def cache_key(actor, organisation, first: date, last: date, unit: Unit | None = 
     return _cache_key(organisation.pk, unit_scope(actor), unit, first, last)
 
 
-# A scope of at most this many units is computed on every request: that costs less than the
-# fingerprint, which reads the whole organisation's episodes (115 ms at 50,000 employees).
-SMALL_SCOPE_UNITS = 100
+# A scope of at most this many people is computed on every request. Computing costs about 0.05 ms
+# per person (at 50,000 employees: 10 people 6 ms, the largest unit of 833 people 46 ms), the
+# cache's fingerprint about 8 ms whatever the scope. Counted in people, not units: one unit
+# can hold 833.
+SMALL_SCOPE_PEOPLE = 200
 
 
 def _worth_caching(allowed, unit: Unit | None) -> bool:
+    if unit is None and allowed == scope.ALL:
+        return True
     if unit is not None:
-        return Unit.objects.filter(organisation_id=unit.organisation_id, path__startswith=unit.path).count() > \
-            SMALL_SCOPE_UNITS
-    return allowed == scope.ALL or len(allowed) > SMALL_SCOPE_UNITS
+        units = Unit.objects.filter(organisation_id=unit.organisation_id, path__startswith=unit.path).values("pk")
+    else:
+        units = sorted(allowed)
+    return Person.objects.filter(unit_id__in=units).count() > SMALL_SCOPE_PEOPLE
 
 
 def compute(actor, organisation, first: date, last: date, unit: Unit | None = None, *,
