@@ -71,6 +71,9 @@ SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS")
 # The audit chain is keyed separately so that leaking SECRET_KEY does not let
 # anyone rewrite history undetected, and rotating SECRET_KEY keeps the chain valid.
 AUDIT_KEY = env_secret("AUDIT_KEY")
+# Earlier audit keys, newest first: the chain's events before `tidsnok audit rotate-key` were
+# hashed with them, and verifying those needs them (docs/deployment.md, "Keys").
+AUDIT_KEY_FALLBACKS = env_list("AUDIT_KEY_FALLBACKS")
 # Keys for encryption at rest (TOTP secrets, whistleblowing content), kept apart
 # from the database. Comma-separated; the first encrypts, all decrypt.
 ENCRYPTION_KEYS = env_secret("ENCRYPTION_KEYS")

@@ -18,6 +18,18 @@ def link_hash(key: bytes, prev_hash: str, event: dict) -> str:
     return hmac.new(key, prev_hash.encode() + canonical(event), hashlib.sha256).hexdigest()
 
 
+# The event that moves the chain to another key: hashed with the key it names (its data's "key"),
+# as is every event after it, until the next one. Its link (prev_hash) is the last hash made with
+# the key before, so a leak of an earlier key can no longer rewrite what came before the rotation.
+ROTATION = "audit.key_rotated"
+KEY_ID_DOMAIN = b"tidsnok.audit.key-id:"
+
+
+def key_id(key: bytes) -> str:
+    """A key's public name in the chain (a rotation event names its key by it)."""
+    return hashlib.sha256(KEY_ID_DOMAIN + key).hexdigest()[:16]
+
+
 # Prefixed to a checkpoint's canonical form before it is signed. A link's
 # message starts with 64 hex digits (the previous hash), so no checkpoint MAC
 # can ever be passed off as an event hash or the other way round.
@@ -78,6 +90,8 @@ class VerifyResult:
     # for a full run), and the checkpoint it wrote on success (None if none).
     checkpoint: object = None
     saved_checkpoint: object = None
+    # On success: the key (key_id) the last event was hashed with, "" for an empty chain.
+    key_id: str = ""
 
 
 # How a chain can break, as named in VerifyResult.problem.
@@ -91,6 +105,8 @@ PROBLEMS = {
     "past_head": "the log runs past the chain head (event {head_seq}) to event {last_seq}",
     "checkpoint_missing": "event {checkpoint_seq}, verified at a checkpoint, is no longer in the log",
     "checkpoint_changed": "it no longer matches the checkpoint verified at this event",
+    "unknown_key": "it moves the chain to key {key}, which is neither AUDIT_KEY nor in AUDIT_KEY_FALLBACKS",
+    "key_order": "it moves the chain back to key {key}, which is not newer than the key before it",
 }
 
 
@@ -101,12 +117,46 @@ def _broken(checked: int, seq: int, problem: str, **detail) -> VerifyResult:
     return VerifyResult(False, checked, seq, reason, problem=problem, detail=detail)
 
 
+class _Keys:
+    """The configured keys, oldest first, and which of them the chain is at.
+
+    The chain may only move to newer keys: otherwise whoever learnt an old key could add a
+    rotation back to it and rewrite every event after that with it."""
+
+    def __init__(self, keys, at_id: str | None):
+        self.keys = [keys] if isinstance(keys, bytes) else list(keys)
+        self.ids = [key_id(key) for key in self.keys]
+        self.at = self.ids.index(at_id) if at_id in self.ids else None
+        self.named = None  # the key the last rotation named, for the problem's wording
+
+    def check(self, body: dict, prev_hash: str, stored_hash: str) -> str | None:
+        """None if the event hashes to `stored_hash` under the key it must have been made
+        with, else the problem; a rotation moves to its key first."""
+        if body["action"] == ROTATION:
+            target = self.named = body["data"].get("key") if isinstance(body["data"], dict) else None
+            if target not in self.ids:
+                return "unknown_key"
+            if self.at is not None and self.ids.index(target) <= self.at:
+                return "key_order"
+            self.at = self.ids.index(target)
+        elif self.at is None:
+            # The chain's first key (or, from a checkpoint, one not yet known): the one this
+            # event was made with; the order of later rotations is checked from it.
+            for index, key in enumerate(self.keys):
+                if link_hash(key, prev_hash, body) == stored_hash:
+                    self.at = index
+                    return None
+            return "content"
+        return None if link_hash(self.keys[self.at], prev_hash, body) == stored_hash else "content"
+
+
 def verify(
-    key: bytes,
+    key: bytes | list[bytes],
     rows: Iterable[tuple],
     head: tuple[int, str],
     head_after: Callable[[], tuple[int, str]] | None = None,
     checkpoint: tuple[int, str] | None = None,
+    key_at_checkpoint: str | None = None,
 ) -> VerifyResult:
     """Recompute the chain over rows of (seq, body, prev_hash, hash) in seq order.
 
@@ -125,13 +175,17 @@ def verify(
     be there, hash to its own stored hash and carry the checkpoint's hash; the
     events after it are then checked exactly as in a full run. The events
     before it are not read: the result says so (`start_seq`).
+
+    `key` is the key, or the configured keys oldest first: each event must hash under the key
+    of its stretch of the chain (see ROTATION), and the first event (or the checkpoint's, whose
+    key `key_at_checkpoint` names when the services know it) decides the first stretch's.
     """
-    result = _verify(key, rows, head, head_after, checkpoint)
+    result = _verify(_Keys(key, key_at_checkpoint), rows, head, head_after, checkpoint)
     result.start_seq = checkpoint[0] if checkpoint is not None else 0
     return result
 
 
-def _verify(key, rows, head, head_after, checkpoint) -> VerifyResult:
+def _verify(keys: _Keys, rows, head, head_after, checkpoint) -> VerifyResult:
     head_seq, head_hash = head
     expected_prev = GENESIS
     expected_seq = 1
@@ -145,8 +199,13 @@ def _verify(key, rows, head, head_after, checkpoint) -> VerifyResult:
         _seq, body, prev_hash, stored_hash = first
         # Its own hash is recomputed too: otherwise its content (or the link
         # to the event before it) could be edited while the hash column stays.
-        if stored_hash != start_hash or link_hash(key, prev_hash, body) != stored_hash:
+        if stored_hash != start_hash:
             return _broken(0, start_seq, "checkpoint_changed", checkpoint_seq=start_seq)
+        problem = keys.check(body, prev_hash, stored_hash)
+        if problem == "content":
+            return _broken(0, start_seq, "checkpoint_changed", checkpoint_seq=start_seq)
+        if problem is not None:
+            return _broken(0, start_seq, problem, key=keys.named)
         if start_seq == head_seq and stored_hash != head_hash:
             return _broken(0, start_seq, "head_mismatch")
         expected_prev = stored_hash
@@ -158,8 +217,11 @@ def _verify(key, rows, head, head_after, checkpoint) -> VerifyResult:
             return _broken(checked, seq, "sequence", expected=expected_seq)
         if prev_hash != expected_prev:
             return _broken(checked, seq, "link")
-        if link_hash(key, prev_hash, body) != stored_hash:
+        problem = keys.check(body, prev_hash, stored_hash)
+        if problem == "content":
             return _broken(checked, seq, "content")
+        if problem is not None:
+            return _broken(checked, seq, problem, key=keys.named)
         if seq == head_seq and stored_hash != head_hash:
             return _broken(checked, seq, "head_mismatch")
         expected_prev = stored_hash
@@ -176,4 +238,5 @@ def _verify(key, rows, head, head_after, checkpoint) -> VerifyResult:
             return _broken(checked, last_seq, "head_mismatch")
         # later_seq > last_seq: more events were appended after the rows were
         # read; they are checked next time.
-    return VerifyResult(True, checked, head_seq=last_seq, head_hash=expected_prev)
+    return VerifyResult(True, checked, head_seq=last_seq, head_hash=expected_prev,
+                        key_id=keys.ids[keys.at] if keys.at is not None else "")

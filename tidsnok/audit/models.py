@@ -39,6 +39,8 @@ class AuditHead(models.Model):
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
     seq = models.BigIntegerField(default=0)
     hash = models.CharField(max_length=64, default="0" * 64)
+    # The key (chain.key_id) new events are hashed with; moved only by a rotation event.
+    key_id = models.CharField(max_length=16, blank=True, default="")
 
 
 class AuditCheckpoint(models.Model):

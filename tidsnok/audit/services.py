@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from datetime import UTC
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
@@ -31,6 +32,28 @@ SENSITIVE_KEYS = frozenset(
 
 def _key() -> bytes:
     return settings.AUDIT_KEY.encode()
+
+
+def _keys() -> list[bytes]:
+    """Every configured audit key, oldest first (AUDIT_KEY_FALLBACKS are listed newest first)."""
+    return [key.encode() for key in reversed(settings.AUDIT_KEY_FALLBACKS)] + [_key()]
+
+
+class UnknownAuditKey(ImproperlyConfigured):
+    """The chain is at a key this process was not given."""
+
+
+def _chain_key(head: AuditHead) -> bytes:
+    """The key the next event is hashed with: the one the chain is at (the head says which)."""
+    if not head.key_id:
+        return _key()  # an empty chain starts with AUDIT_KEY
+    for key in _keys():
+        if chain.key_id(key) == head.key_id:
+            return key
+    raise UnknownAuditKey(
+        f"The audit chain is at key {head.key_id}, which is neither AUDIT_KEY nor in AUDIT_KEY_FALLBACKS "
+        "of this process: give it the same keys as the other servers (docs/deployment.md, Keys)."
+    )
 
 
 def fingerprint(value) -> str:
@@ -129,13 +152,13 @@ def _prepare(actor, action: str, obj=None, data: dict | None = None, *, role: st
     return actor_id, role, action, object_type, str(object_id), masked
 
 
-def _chained(prev_hash: str, seq: int, prepared: tuple) -> AuditEvent:
+def _chained(prev_hash: str, seq: int, prepared: tuple, key: bytes) -> AuditEvent:
     """The event at `seq` after `prev_hash`, stamped now (after the head lock,
-    so times follow the chain's order), not yet saved."""
+    so times follow the chain's order), hashed with `key`, not yet saved."""
     actor_id, role, action, object_type, object_id, masked = prepared
     now = _now()
     body = chain.event_body(seq, now.isoformat(), actor_id, role, action, object_type, object_id, masked)
-    digest = chain.link_hash(_key(), prev_hash, body)
+    digest = chain.link_hash(key, prev_hash, body)
     return AuditEvent(
         seq=seq, time=now, actor_id=actor_id, role=role, action=action, object_type=object_type,
         object_id=object_id, data=masked, prev_hash=prev_hash, hash=digest,
@@ -148,11 +171,14 @@ def record(actor, action: str, obj=None, data: dict | None = None, *, role: str 
     so the event exists exactly when the change does."""
     prepared = _prepare(actor, action, obj, data, role=role, object_type=object_type,
                         object_id=object_id, sensitive=sensitive)
+    if action == chain.ROTATION:
+        raise ValueError("only rotate_key() moves the chain to another key")
     with transaction.atomic():
         head = _lock_head()
-        event = _chained(head.hash, head.seq + 1, prepared)
+        key = _chain_key(head)
+        event = _chained(head.hash, head.seq + 1, prepared, key)
         event.save(force_insert=True)
-        AuditHead.objects.filter(pk=1).update(seq=event.seq, hash=event.hash)
+        AuditHead.objects.filter(pk=1).update(seq=event.seq, hash=event.hash, key_id=chain.key_id(key))
     return event
 
 
@@ -167,17 +193,41 @@ def record_many(events: Iterable[Mapping]) -> list[AuditEvent]:
     prepared = [_prepare(**spec) for spec in events]
     if not prepared:
         return []
+    if any(item[2] == chain.ROTATION for item in prepared):
+        raise ValueError("only rotate_key() moves the chain to another key")
     with transaction.atomic():
         head = _lock_head()
+        key = _chain_key(head)
         created, prev_hash, seq = [], head.hash, head.seq
         for item in prepared:
             seq += 1
-            event = _chained(prev_hash, seq, item)
+            event = _chained(prev_hash, seq, item, key)
             created.append(event)
             prev_hash = event.hash
         AuditEvent.objects.bulk_create(created)
-        AuditHead.objects.filter(pk=1).update(seq=seq, hash=prev_hash)
+        AuditHead.objects.filter(pk=1).update(seq=seq, hash=prev_hash, key_id=chain.key_id(key))
     return created
+
+
+class NothingToRotate(Exception):
+    """The chain is already at AUDIT_KEY."""
+
+
+def rotate_key(actor=None) -> AuditEvent:
+    """Move the chain to AUDIT_KEY: one event, hashed with AUDIT_KEY and naming it, after which
+    every event is hashed with it. Run it once every process has AUDIT_KEY=new and the old key
+    in AUDIT_KEY_FALLBACKS (a process without the new key can no longer write events)."""
+    with transaction.atomic():
+        head = _lock_head()
+        previous = chain.key_id(_chain_key(head))  # refuses when this process lacks the key in use
+        key = _key()
+        if chain.key_id(key) == previous:
+            raise NothingToRotate(previous)
+        prepared = _prepare(actor, chain.ROTATION, data={"key": chain.key_id(key), "previous": previous})
+        event = _chained(head.hash, head.seq + 1, prepared, key)
+        event.save(force_insert=True)
+        AuditHead.objects.filter(pk=1).update(seq=event.seq, hash=event.hash, key_id=chain.key_id(key))
+    return event
 
 
 def record_access(actor, obj, *, role: str = "", reason: str = "") -> AuditEvent:
@@ -213,7 +263,7 @@ def verify_chain(*, checkpoint: bool = False) -> chain.VerifyResult:
     verify_since_checkpoint() can start from there."""
     started = timezone.now()
     before = head()
-    result = chain.verify(_key(), chain_rows(), before, head_after=head)
+    result = chain.verify(_keys(), chain_rows(), before, head_after=head)
     if not result.ok:
         _attach_bad_event(result)
     elif checkpoint:
@@ -239,10 +289,11 @@ def verify_since_checkpoint(*, advance: bool = True) -> chain.VerifyResult:
     started = timezone.now()
     before = head()
     if base is None:
-        result = chain.verify(_key(), chain_rows(), before, head_after=head)
+        result = chain.verify(_keys(), chain_rows(), before, head_after=head)
     else:
         result = chain.verify(
-            _key(), chain_rows(from_seq=base.seq), before, head_after=head, checkpoint=(base.seq, base.hash),
+            _keys(), chain_rows(from_seq=base.seq), before, head_after=head, checkpoint=(base.seq, base.hash),
+            key_at_checkpoint=_key_at(base.seq),
         )
         result.checkpoint = base
     if not result.ok:
@@ -268,16 +319,26 @@ def _attach_bad_event(result: chain.VerifyResult) -> None:
     result.bad_event = AuditEvent.objects.select_related("actor").filter(seq=result.first_bad_seq).first()
 
 
-def _checkpoint_mac(seq: int, hash_: str, verified_at, full_seq: int, full_verified_at) -> str:
+def _key_at(seq: int) -> str | None:
+    """The key the chain was at with event `seq`: the one the last rotation up to it named, or
+    None before any rotation (the chain's first key, which verification finds by trying)."""
+    data = (AuditEvent.objects.filter(action=chain.ROTATION, seq__lte=seq).order_by("-seq")
+            .values_list("data", flat=True).first())
+    return data.get("key") if isinstance(data, dict) else None
+
+
+def _checkpoint_mac(seq: int, hash_: str, verified_at, full_seq: int, full_verified_at, key=None) -> str:
     body = chain.checkpoint_body(seq, hash_, verified_at.isoformat(), full_seq, full_verified_at.isoformat())
-    return chain.checkpoint_mac(_key(), body)
+    return chain.checkpoint_mac(key or _key(), body)
 
 
 def checkpoint_is_valid(checkpoint: AuditCheckpoint) -> bool:
-    expected = _checkpoint_mac(
-        checkpoint.seq, checkpoint.hash, checkpoint.verified_at, checkpoint.full_seq, checkpoint.full_verified_at,
+    """Signed with AUDIT_KEY, or with an earlier key before it was rotated."""
+    return any(
+        hmac.compare_digest(_checkpoint_mac(checkpoint.seq, checkpoint.hash, checkpoint.verified_at,
+                                            checkpoint.full_seq, checkpoint.full_verified_at, key), checkpoint.mac)
+        for key in reversed(_keys())
     )
-    return hmac.compare_digest(expected, checkpoint.mac)
 
 
 def save_checkpoint(seq: int, hash_: str, verified_at, *, full_seq: int, full_verified_at) -> AuditCheckpoint | None:

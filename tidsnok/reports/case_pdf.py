@@ -484,6 +484,8 @@ CHAIN_PROBLEMS = {
             "hendelse {checkpoint_seq}, kontrollert ved et kontrollpunkt, finnes ikke lenger i loggen"
         ),
         "checkpoint_changed": "den stemmer ikke lenger med kontrollpunktet ved denne hendelsen",
+        "unknown_key": "den flytter kjeden til nøkkel {key}, som verken er AUDIT_KEY eller i AUDIT_KEY_FALLBACKS",
+        "key_order": "den flytter kjeden tilbake til nøkkel {key}, som ikke er nyere enn nøkkelen før",
     },
 }
 

@@ -38,6 +38,10 @@ PROBLEM_TEXT = {
     ),
     "head_mismatch": gettext_lazy("the chain head does not match it"),
     "past_head": gettext_lazy("the log runs past the chain head (event %(head_seq)s) to event %(last_seq)s"),
+    "unknown_key": gettext_lazy(
+        "it moves the chain to key %(key)s, which is neither AUDIT_KEY nor in AUDIT_KEY_FALLBACKS"
+    ),
+    "key_order": gettext_lazy("it moves the chain back to key %(key)s, which is not newer than the key before it"),
 }
 
 
