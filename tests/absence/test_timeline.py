@@ -5,6 +5,7 @@ from datetime import date, timedelta
 import pytest
 import time_machine
 from django.core.exceptions import ValidationError
+from django.utils import translation
 
 from tidsnok.absence import services
 from tidsnok.absence.models import Episode
@@ -86,7 +87,11 @@ def test_a_leave_that_ends_before_its_deadlines_closes_them_as_no_longer_require
         services.update_episode(world.user("marte"), episode, episode.version, end=date(2027, 1, 8))
         rows = deadlines(episode.case)
     assert rows["sick_leave.dialogue_meeting_1"].status == DeadlineStatus.NOT_REQUIRED
-    assert "08.01.2027" in rows["sick_leave.dialogue_meeting_1"].status_reason
+    meeting = rows["sick_leave.dialogue_meeting_1"]
+    with translation.override("nb"):
+        assert meeting.reason() == "Fraværet sluttet 08.01.2027, før fristen."
+    with translation.override("en"):
+        assert meeting.reason() == "The absence ended on 08.01.2027, before this was due."
     assert rows["sick_leave.dialogue_meeting_2"].status == DeadlineStatus.NOT_REQUIRED
     # The plan was due 28.12.2026, before the leave ended: still required, now overdue.
     assert rows["sick_leave.follow_up_plan"].status == DeadlineStatus.OPEN

@@ -441,3 +441,16 @@ def test_a_case_with_200_entries_exports(world, clock):
     assert len(reader.pages) > 5
     assert "Notat nummer 0:" in text and "Notat nummer 199:" in text
     assert AuditEvent.objects.filter(action="case.exported", object_id=str(case.pk)).count() == 1
+
+
+def test_the_reasons_the_rules_gave_are_in_the_documents_language_whatever_the_session(world, full_case):
+    from django.utils import translation
+
+    reasons = set(full_case.deadlines.exclude(reason_code="").values_list("reason_code", flat=True))
+    assert "case_closed" in reasons
+    with translation.override("en"):
+        norwegian = flat(pdf_text(export_case_pdf(world.user("marte"), full_case, "nb").content))
+    with translation.override("nb"):
+        english = flat(pdf_text(export_case_pdf(world.user("marte"), full_case, "en").content))
+    assert "Saken ble avsluttet." in norwegian and "The case was closed." not in norwegian
+    assert "The case was closed." in english and "Saken ble avsluttet." not in english

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from tidsnok.absence import rules
 from tidsnok.absence.models import DialogueMeeting, Episode, GradePeriod, MeetingRequest, WorkRelated
@@ -89,15 +90,15 @@ def _expected_event(deadline, case, entries):
     return None, None
 
 
-def _absence_over_before_due(deadline, case) -> str:
+def _absence_over_before_due(deadline, case) -> tuple[str, dict] | None:
     """When the absence ended before a deadline fell due, the rest is no longer required."""
     ends = hooks.memo(case, "absence.ends", lambda: list(Episode.objects.filter(case=case).values_list("end", flat=True)))
     if not ends or any(end is None for end in ends):
-        return ""
+        return None
     last_day = max(ends)
     if last_day < deadline.due:
-        return _("The absence ended on %(date)s, before this was due.") % {"date": last_day.strftime("%d.%m.%Y")}
-    return ""
+        return "absence.ended", {"date": last_day.strftime("%d.%m.%Y")}
+    return None
 
 
 def hr_triggers(case) -> list[str]:
@@ -157,6 +158,7 @@ def register():
                     "sick_leave.job_side_measure", "sick_leave.activity_requirement",
                     "sick_leave.nav_dialogue_meeting_2_question", "sick_leave.dialogue_meeting_2"):
         hooks.not_required[rule_id] = _absence_over_before_due
+    hooks.deadline_reasons["absence.ended"] = gettext_lazy("The absence ended on %(date)s, before this was due.")
     hooks.hr_triggers.setdefault(Kind.SICK_LEAVE, []).append(hr_triggers)
     hooks.close_checks.setdefault(Kind.SICK_LEAVE, []).append(close_checks)
     hooks.case_details[Kind.SICK_LEAVE] = case_details

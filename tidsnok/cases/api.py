@@ -262,13 +262,18 @@ class DeadlineOut(Schema):
     due: date
     status: str
     met_at: date | None = Field(description="The date the fulfilling entry happened.")
-    status_reason: str
+    status_reason: str = Field(description="Why it is waived or no longer required, in the request language "
+                                           "when the rules decided it, else in the words of whoever decided.")
     measure: int | None
     explanation: str = Field(description="Why this date, in the request language.")
 
     @staticmethod
     def resolve_rule(obj):
         return obj.rule_id
+
+    @staticmethod
+    def resolve_status_reason(obj):
+        return obj.reason()
 
     @staticmethod
     def resolve_title(obj):

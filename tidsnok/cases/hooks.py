@@ -15,8 +15,11 @@ extra_trigger_dates: list[Callable] = []
 conditions: dict[str, Callable] = {}
 # rule id -> fn(deadline, case, entries) -> (Entry | None, met_on | None)
 fulfilment: dict[str, Callable] = {}
-# rule id -> fn(deadline, case) -> reason str if the deadline is no longer required, else ""
+# rule id -> fn(deadline, case) -> (reason code, values) if the deadline is no longer required,
+# else None; the code's wording goes in deadline_reasons (worded when shown: Deadline.reason)
 not_required: dict[str, Callable] = {}
+# reason code -> lazy text with %(name)s for its values
+deadline_reasons: dict = {}
 # kind -> [fn(case) -> list[str] of refusal messages]
 close_checks: dict[str, list[Callable]] = {}
 # kind -> [fn(case) -> list[str] of reasons to involve HR]

@@ -14,6 +14,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from tidsnok.cases import hooks
 from tidsnok.org.models import Organisation, Person, Unit
 
 
@@ -303,6 +304,13 @@ class DeadlineStatus(models.TextChoices):
 
 PENDING_DEADLINE_STATUSES = (DeadlineStatus.OPEN,)
 
+# The spine's own reasons for a deadline the rules no longer require (Deadline.reason_code).
+DEADLINE_REASONS = {
+    "case_closed": _("The case was closed."),
+    "measure_cancelled": _("The measure was cancelled."),
+    "rule_gone": _("No longer required by the rules for this case."),
+}
+
 
 class DeadlineVersion(models.Model):
     """A number that grows with every committed change to what the compliance overview counts:
@@ -340,7 +348,14 @@ class Deadline(models.Model):
     status = models.CharField(max_length=20, choices=DeadlineStatus.choices, default=DeadlineStatus.OPEN)
     met_on = models.DateField(null=True, blank=True)
     met_by = models.ForeignKey(Entry, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # Why it is waived or not required, in the words of whoever decided (status_reason), or, when
+    # the rules decided, a code and its values (reason_code, reason_data), worded when shown in
+    # the reader's language: a text stored in the language of whoever's change recomputed the
+    # case read wrong to everyone else, and made the next recompute in the other language
+    # rewrite the row.
     status_reason = models.TextField(blank=True)
+    reason_code = models.CharField(max_length=40, blank=True)
+    reason_data = models.JSONField(default=dict, blank=True)
     updated_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -361,6 +376,16 @@ class Deadline(models.Model):
 
     def title(self, lang: str = "nb") -> str:
         return self.title_en if lang == "en" else self.title_nb
+
+    def reason(self) -> str:
+        """Why it is waived or no longer required, in the active language."""
+        if not self.reason_code:
+            return self.status_reason
+        # The rooms above add their own reasons to hooks.deadline_reasons.
+        text = DEADLINE_REASONS.get(self.reason_code) or hooks.deadline_reasons.get(self.reason_code)
+        if text is None:  # the room that gave it is not installed
+            return self.reason_code
+        return str(text) % self.reason_data if self.reason_data else str(text)
 
     @property
     def days_late(self) -> int:

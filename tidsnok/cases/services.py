@@ -295,7 +295,8 @@ def _trigger_starts(case, rule, measures, hr_day, room_dates):
 
 
 _DEADLINE_STATE = ("rule_version", "title_nb", "title_en", "basis", "duty_basis", "responsible", "expected_event",
-                   "start", "due", "explanation", "status", "met_on", "met_by_id", "status_reason")
+                   "start", "due", "explanation", "status", "met_on", "met_by_id", "status_reason",
+                   "reason_code", "reason_data")
 
 
 def _deadline_state(row: Deadline) -> tuple:
@@ -368,17 +369,19 @@ def _recompute_deadlines(case) -> bool:
                         rule.id, start, measure.pk if measure else None, facts, concerned, accused, hr_people
                     )
                     entry = by_id.get(fact.id) if fact else None
-                reason = ""
+                reason = None
                 if met_on is None and rule.id in hooks.not_required:
                     reason = hooks.not_required[rule.id](row, case)
                 if measure is not None and measure.status == MeasureStatus.CANCELLED:
-                    reason = _("The measure was cancelled.")
+                    reason = ("measure_cancelled", {})
                 if reason:
-                    row.status, row.met_on, row.met_by, row.status_reason = DeadlineStatus.NOT_REQUIRED, None, None, reason
+                    row.status, row.met_on, row.met_by = DeadlineStatus.NOT_REQUIRED, None, None
+                    row.reason_code, row.reason_data, row.status_reason = reason[0], reason[1], ""
                 else:
                     row.status = rules.status_for(row.due, met_on, closed_on, _today())
                     row.met_on, row.met_by = met_on, entry
-                    row.status_reason = _("The case was closed.") if row.status in ("missed", "not_required") else ""
+                    closed = row.status in ("missed", "not_required")
+                    row.reason_code, row.reason_data, row.status_reason = ("case_closed" if closed else ""), {}, ""
             # Most recomputes change nothing on most rows: write only what changed.
             if before is None or _deadline_state(row) != before:
                 row.updated_at = timezone.now()
@@ -391,9 +394,9 @@ def _recompute_deadlines(case) -> bool:
     for key, row in existing.items():
         if key not in seen and row.status == DeadlineStatus.OPEN:
             row.status = DeadlineStatus.NOT_REQUIRED
-            row.status_reason = _("No longer required by the rules for this case.")
+            row.reason_code, row.reason_data, row.status_reason = "rule_gone", {}, ""
             row.updated_at = timezone.now()
-            row.save(update_fields=["status", "status_reason", "updated_at"])
+            row.save(update_fields=["status", "status_reason", "reason_code", "reason_data", "updated_at"])
             changed = True
     return changed
 
@@ -812,7 +815,7 @@ def waive_deadline(actor, deadline: Deadline, reason: str) -> Deadline:
         raise ValidationError({"__all__": [_("Only an open deadline can be waived.")]})
     lock_chain()  # before the deadline row: every writer takes the chain's lock first
     Deadline.objects.filter(pk=deadline.pk).update(
-        status=DeadlineStatus.WAIVED, status_reason=reason, updated_at=timezone.now()
+        status=DeadlineStatus.WAIVED, status_reason=reason, reason_code="", reason_data={}, updated_at=timezone.now()
     )
     _deadlines_changed(case.organisation_id)
     _system_entry(case, EntryKind.WAIVER, text=reason, author=_actor_person(actor), data={"deadline": deadline.pk, "rule": deadline.rule_id})
@@ -922,7 +925,7 @@ def mark_not_required(actor, deadline: Deadline, reason: str) -> Deadline:
         raise ValidationError({"__all__": [_("Only an open deadline can be marked as not required.")]})
     lock_chain()  # before the deadline row: every writer takes the chain's lock first
     Deadline.objects.filter(pk=deadline.pk).update(
-        status=DeadlineStatus.WAIVED, status_reason=reason, updated_at=timezone.now()
+        status=DeadlineStatus.WAIVED, status_reason=reason, reason_code="", reason_data={}, updated_at=timezone.now()
     )
     _deadlines_changed(case.organisation_id)
     _system_entry(case, EntryKind.NOT_REQUIRED, text=reason, author=_actor_person(actor),

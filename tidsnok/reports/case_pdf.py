@@ -627,6 +627,12 @@ def _case_events(case, entry_ids_q, measure_ids_q):
     )
 
 
+def _in_language(lang: str, text) -> str:
+    """What a text of the application's catalogues says in the document's language."""
+    with translation.override(lang):
+        return str(text())
+
+
 def reason_text(data: dict, lang: str) -> str:
     reason = data.get("reason", "")
     return REASONS[lang].get(reason, reason)
@@ -859,7 +865,7 @@ def case_document(actor, case: Case, lang: str, now: datetime) -> dict:
             "start": _d(d.start), "due": _d(d.due), "status": status, "met": met, "met_by": met_by,
             "late": d.status in (DeadlineStatus.LATE, DeadlineStatus.MISSED) or status == t["overdue"],
             "why": explain_text(d.explanation, lang) if d.explanation else "",
-            "reason": d.status_reason,
+            "reason": _in_language(lang, d.reason),
             "note": rule.note(lang) if rule is not None else "",
             "rule": f"{d.rule_id} v{d.rule_version}",
         })
