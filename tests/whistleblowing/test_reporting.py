@@ -352,6 +352,40 @@ def test_the_handlers_hear_of_a_named_report_at_once(world):
     assert mails and all(before <= mail.next_attempt_at <= timezone.now() for mail in mails)
 
 
+def test_the_bell_shows_an_anonymous_report_at_seven_too_and_a_named_one_at_once(world, client):
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    import time_machine
+
+    from tidsnok.notify import services as notify_services
+    from tidsnok.notify.models import Notification
+
+    oslo = ZoneInfo("Europe/Oslo")
+    with time_machine.travel(dt.datetime(2026, 12, 3, 14, 37, 12, tzinfo=oslo), tick=False):
+        anonymous = send(world)
+    rows = Notification.objects.filter(case_id=anonymous.report.case_id)
+    handlers = [row.user for row in rows]
+    assert handlers
+    handler = handlers[0]
+    from tests.conftest import enrol_totp
+
+    enrol_totp(handler)
+    with time_machine.travel(dt.datetime(2026, 12, 3, 14, 38, tzinfo=oslo), tick=False):
+        client.force_login(handler)
+        assert not Notification.objects.shown().filter(case_id=anonymous.report.case_id).exists()
+        response = client.get("/meldinger/")
+        assert response.status_code == 200 and anonymous.report.case.number not in response.content.decode()
+        assert notify_services.mark_read(handler) == 0  # nothing she cannot see is marked read
+    with time_machine.travel(dt.datetime(2026, 12, 4, 7, 0, 1, tzinfo=oslo), tick=False):
+        assert Notification.objects.shown().filter(case_id=anonymous.report.case_id).count() == len(handlers)
+        client.force_login(handler)  # a new working day, a new session
+        response = client.get("/meldinger/")
+        assert response.status_code == 200 and anonymous.report.case.number in response.content.decode()
+    named = send(world, user=world.user("emil"), anonymity="named")
+    assert Notification.objects.shown().filter(case_id=named.report.case_id).exists()
+
+
 def test_a_report_sent_just_before_seven_is_mailed_at_seven_the_same_morning():
     import datetime as dt
     from zoneinfo import ZoneInfo

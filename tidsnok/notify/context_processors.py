@@ -10,6 +10,6 @@ def notifications(request):
     def unread():
         from tidsnok.notify.models import Notification
 
-        return Notification.objects.filter(user=user, read_at__isnull=True).count()
+        return Notification.objects.shown().filter(user=user, read_at__isnull=True).count()
 
     return {"unread_notifications": SimpleLazyObject(unread)}

@@ -137,6 +137,12 @@ class NotificationKind(models.TextChoices):
     MAIL_FAILED = "mail_failed", _("E-mail not delivered")
 
 
+class NotificationQuerySet(models.QuerySet):
+    def shown(self):
+        """Those their user may see now (see Notification.shown_from)."""
+        return self.filter(models.Q(shown_from__isnull=True) | models.Q(shown_from__lte=timezone.now()))
+
+
 class Notification(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
     kind = models.CharField(max_length=20, choices=NotificationKind.choices)
@@ -146,7 +152,13 @@ class Notification(models.Model):
     data = models.JSONField(default=dict, blank=True)
     key = models.CharField(max_length=100)
     created_at = models.DateTimeField(default=timezone.now)
+    # Not shown before this (None: at once): what an anonymous report causes waits, like its
+    # e-mail, for the hour the day's mail goes out (services.anonymous_mail_time), so the bell
+    # does not date it.
+    shown_from = models.DateTimeField(null=True, blank=True)
     read_at = models.DateTimeField(null=True, blank=True)
+
+    objects = NotificationQuerySet.as_manager()
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "key"], name="notify_notification_once")]

@@ -7,7 +7,7 @@ from tidsnok.notify.models import Notification
 def notifications_visible(user, action="view"):
     if action not in ("view", "edit"):
         return Notification.objects.none()
-    return Notification.objects.filter(user=user)
+    return Notification.objects.shown().filter(user=user)
 
 
 register(Notification, notifications_visible)

@@ -137,7 +137,7 @@ def has_calendar_feed(user) -> bool:
 
 def mark_read(actor, ids=None) -> int:
     """Mark the actor's own notifications read (all unread ones when `ids` is None)."""
-    rows = Notification.objects.filter(user=actor, read_at__isnull=True)
+    rows = Notification.objects.shown().filter(user=actor, read_at__isnull=True)
     if ids is not None:
         rows = rows.filter(pk__in=list(ids))
     return rows.update(read_at=timezone.now())
@@ -170,14 +170,17 @@ def address_of(user) -> str:
 def queue(user, kind: str, key: str, *, case=None, deadline=None, data=None, mail: bool = True) -> None:
     """One in-app notification and, if the user wants it, one e-mail; each at most once per key."""
     data = data or {}
+    # What an anonymous report causes: stamped with the day only (audit.services.day_only), and
+    # shown, like its e-mail sent, at the hour of the day's mail, never the minute it came.
+    anonymous = stamping_day_only()
+    due = anonymous_mail_time(timezone.now()) if anonymous else timezone.now()
     Notification.objects.bulk_create(
-        # stamp(): the day only for what an anonymous report causes (audit.services.day_only).
-        [Notification(user=user, kind=kind, case=case, deadline=deadline, data=data, key=key, created_at=stamp())],
+        [Notification(user=user, kind=kind, case=case, deadline=deadline, data=data, key=key, created_at=stamp(),
+                      shown_from=due if anonymous else None)],
         ignore_conflicts=True,
     )
     to = address_of(user)
     if mail and to and mode_of(user) == Mode.IMMEDIATE:
-        due = anonymous_mail_time(timezone.now()) if stamping_day_only() else timezone.now()
         Mail.objects.bulk_create(
             [Mail(key=key, user=user, to=to, language=language_of(user), kind=kind, data=mail_data(case, deadline, data),
                   created_at=stamp(), next_attempt_at=due)],
@@ -191,7 +194,7 @@ def anonymous_mail_time(now: datetime) -> datetime:
     and with it perhaps who was at a keyboard then; every other trace of the report keeps the
     day only (audit.services.day_only). The e-mail waits at most a day; the acknowledgement of
     receipt is an internal target of 7 days unless the organisation chose otherwise (aml § 2 A-3
-    says "within reasonable time"), and the in-app notification is there at once."""
+    says "within reasonable time"); the in-app notification is shown at the same hour."""
     local = timezone.localtime(now)
     send_at = local.replace(hour=settings.TIDSNOK_DIGEST_HOUR, minute=0, second=0, microsecond=0)
     if send_at <= local:

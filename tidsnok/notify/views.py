@@ -67,7 +67,7 @@ def notifications(request):
         else:
             link = case_path(n.case_id) if n.case_id and ok else ""
         items.append(Item(n, text, link))
-    unread = Notification.objects.filter(user=request.user, read_at__isnull=True).count()
+    unread = Notification.objects.shown().filter(user=request.user, read_at__isnull=True).count()
     return render(request, "notify/notifications.html", {
         "items": items, "page": page, "unread": unread, "is_admin": scope.is_admin(request.user),
     })
