@@ -8,10 +8,11 @@ from changes (see "the cache" below)."""
 import csv
 import hashlib
 import io
+import threading
 from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date
 from functools import cached_property
 from operator import itemgetter
 
@@ -25,6 +26,7 @@ from tidsnok.absence import rules
 from tidsnok.absence.models import Episode
 from tidsnok.access.policy import AccessDenied
 from tidsnok.audit.services import last_event
+from tidsnok.caching import seconds_left_today
 from tidsnok.deadlines.models import ClosedDay
 from tidsnok.deadlines.queries import calendar_for
 from tidsnok.org import scope
@@ -399,13 +401,6 @@ def data_fingerprint(organisation_id: int) -> tuple:
     return (*(str(part) for part in last_event(EPISODE_ACTIONS)), *org_part)
 
 
-def _seconds_left_today() -> int:
-    """An entry's key holds today's date: it is of no use after midnight."""
-    now = timezone.localtime()
-    midnight = datetime.combine(now.date() + timedelta(days=1), time.min, tzinfo=now.tzinfo)
-    return max(60, int((midnight - now).total_seconds()))
-
-
 def _cache_key(organisation_id: int, allowed, unit: Unit | None, first: date, last: date) -> str:
     scope_part = "all" if allowed == scope.ALL else ",".join(str(u) for u in sorted(allowed))
     parts = [CACHE_FORMAT, organisation_id, scope_part, unit.pk if unit is not None else "", first.isoformat(),
@@ -453,7 +448,7 @@ def compute(actor, organisation, first: date, last: date, unit: Unit | None = No
         return Statistics.from_payload(first, last, payload)
     stats = _compute(organisation, allowed, unit, first, last)
     payload = stats.payload()
-    cache.set(key, (fingerprint, payload), _seconds_left_today())
+    cache.set(key, (fingerprint, payload), seconds_left_today())
     _remember(key, fingerprint, payload)
     return stats
 
@@ -463,18 +458,21 @@ def compute(actor, organisation, first: date, last: date, unit: Unit | None = No
 # of every request. An entry here is only used when the fingerprint just read matches, exactly as
 # an entry of the shared cache is, so no server ever shows older figures than another would.
 _RECENT: dict[str, tuple[tuple, tuple]] = {}
+_RECENT_LOCK = threading.Lock()  # a threaded server shares it between requests
 RECENT_ENTRIES = 4
 
 
 def _remember(key: str, fingerprint: tuple, payload: tuple) -> None:
-    _RECENT.pop(key, None)
-    _RECENT[key] = (fingerprint, payload)
-    while len(_RECENT) > RECENT_ENTRIES:
-        del _RECENT[next(iter(_RECENT))]  # the one read longest ago
+    with _RECENT_LOCK:
+        _RECENT.pop(key, None)
+        _RECENT[key] = (fingerprint, payload)
+        while len(_RECENT) > RECENT_ENTRIES:
+            del _RECENT[next(iter(_RECENT))]  # the one read longest ago
 
 
 def _cached_payload(key: str, fingerprint: tuple) -> tuple | None:
-    held = _RECENT.get(key)
+    with _RECENT_LOCK:
+        held = _RECENT.get(key)
     if held is not None and held[0] == fingerprint:
         _remember(key, *held)
         return held[1]
@@ -512,7 +510,7 @@ def warm() -> int:
             continue
         try:
             stats = _compute(organisation, scope.ALL, None, first, last)
-            cache.set(key, (fingerprint, stats.payload()), _seconds_left_today())
+            cache.set(key, (fingerprint, stats.payload()), seconds_left_today())
             warmed += 1
         finally:
             cache.delete(f"{key}:warming")

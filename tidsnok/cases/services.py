@@ -89,7 +89,7 @@ def _audit(actor, action, obj, data=None, case=None):
 def _deadlines_changed(organisation_id: int) -> None:
     """Bump the organisation's DeadlineVersion: call it after the change, in its transaction
     (outside one, the bump commits just after the change, which only costs a needless recount)."""
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):  # no savepoint: a failure here fails the change anyway
         lock_chain()
         if not DeadlineVersion.objects.filter(pk=organisation_id).update(version=F("version") + 1):
             # The organisation's first change; the chain's lock keeps a second writer out until we commit.
@@ -309,7 +309,7 @@ def recompute_deadlines(case) -> None:
     Rule versions are those in force when the manager first knew (case.known_at),
     with the organisation's overrides from that date: a later policy change never
     rewrites an old case."""
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):  # no savepoint: a failure here fails the change anyway
         lock_chain()  # before the deadline rows: every writer takes the chain's lock first
         case.refresh_from_db()
         case._recompute_memo = {}  # see hooks.memo

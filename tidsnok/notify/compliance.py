@@ -15,13 +15,13 @@ deadlines and those no longer required count nowhere.
 import csv
 import hashlib
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date
 
 from django.core.cache import cache
 from django.db.models import Count, Q
-from django.utils import timezone
 
 from tidsnok.access.policy import visible
+from tidsnok.caching import seconds_left_today
 from tidsnok.cases.models import Case, Deadline, DeadlineStatus, Status
 from tidsnok.cases.services import deadlines_version
 from tidsnok.org import scope
@@ -117,7 +117,7 @@ def _counts(user, unit_ids, start: date, end: date, today: date) -> dict:
     if found is not None and found[0] == version:
         return found[1]
     counts = _count(user, unit_ids, start, end, today)
-    cache.set(key, (version, counts), _seconds_left_today())
+    cache.set(key, (version, counts), seconds_left_today())
     return counts
 
 
@@ -126,13 +126,6 @@ def _cache_key(user, unit_ids, start: date, end: date, today: date) -> str:
     parts = (CACHE_FORMAT, scope.organisation_id_of(user), user.pk, "all" if hr == scope.ALL else sorted(hr),
              sorted(scope.managed_unit_ids(user)), unit_ids, start.isoformat(), end.isoformat(), today.isoformat())
     return "notify.compliance:" + hashlib.sha256(repr(parts).encode()).hexdigest()
-
-
-def _seconds_left_today() -> int:
-    """The key holds today's date: an entry is of no use after midnight."""
-    now = timezone.localtime()
-    midnight = datetime.combine(now.date() + timedelta(days=1), time.min, tzinfo=now.tzinfo)
-    return max(60, int((midnight - now).total_seconds()))
 
 
 def _count(user, unit_ids, start: date, end: date, today: date) -> dict:
