@@ -177,6 +177,20 @@ def _ids(qs):
     return set(qs.values_list("pk", flat=True))
 
 
+@pytest.fixture(params=["as configured", "with the index bound", "with the bound left out for too many cases"])
+def bound(request, monkeypatch):
+    """cases.policy._index_bound, which only PostgreSQL gets, must change nothing: try it everywhere."""
+    from django.db import connection
+
+    from tidsnok.cases import policy
+
+    if request.param != "as configured":
+        monkeypatch.setattr(policy, "BOUND_VENDORS", frozenset({connection.vendor}))
+    if request.param == "with the bound left out for too many cases":
+        monkeypatch.setattr(policy, "BOUND_HANDLED_CASES", 0)
+
+
+@pytest.mark.usefixtures("bound")
 def test_the_fast_policy_says_exactly_what_the_plain_rule_says(world, cases):
     differences = []
     seen = set()

@@ -117,6 +117,8 @@ class Case(models.Model):
             models.Index(fields=["organisation", "status", "-created_at"]),
             models.Index(fields=["owner", "status"]),
             models.Index(fields=["organisation", "-created_at", "-id"], name="case_org_created_idx"),
+            # A manager's list, newest first, from her units (cases.policy._index_bound).
+            models.Index(fields=["unit", "-created_at", "-id"], name="case_unit_created_idx"),
         ]
 
     def __str__(self):

@@ -13,6 +13,7 @@ Participation ("participate"): the concerned employee sees her own case with the
 entries shared with her, and may comment and respond to measures.
 """
 
+from django.db import connection
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from tidsnok.access.policy import register
@@ -76,8 +77,37 @@ def _build_case_q(user, person, action, to_case):
     else:
         units = set(managed) | set(hr)
         q = (Q(**{f"{to_case}restricted": False, f"{to_case}unit_id__in": sorted(units)}) | handler) if units else handler
+        bound = _index_bound(user, person, explicit_roles, units, to_case)
+        if bound is not None:
+            q &= bound
     excluded = Exclusion.objects.filter(case=OuterRef(f"{to_case}pk"), person=person)
     return org & q & ~Q(Exists(excluded))
+
+
+# Above this many cases handled in an explicit role, the bound below is left out: the list would
+# cost more to send than it saves.
+BOUND_HANDLED_CASES = 1000
+# The databases whose planner needs it.
+BOUND_VENDORS = frozenset({"postgresql"})
+
+
+def _index_bound(user, person, explicit_roles, units, to_case):
+    """For PostgreSQL: a condition every case the rule above lets through meets anyway (in one of
+    her units, or a case she handles in an explicit role; a manager handler's case is in a unit
+    she manages), written so that it can be answered from indexes. Without it PostgreSQL guesses
+    that the rule's OR of subqueries lets half the organisation's cases through, and walks a
+    manager's list from the organisation's newest case: 21,382 cases read for her 26 at 50,000
+    employees. SQLite plans without such guesses (tests/cases/test_query_plans.py)."""
+    if connection.vendor not in BOUND_VENDORS:
+        return None
+    cache = user.__dict__.setdefault("_tidsnok_scope_cache", {})
+    key = ("cases.policy.explicit", tuple(explicit_roles))
+    if key not in cache:
+        cache[key] = list(_handled(person, explicit_roles).values_list("case_id", flat=True)[:BOUND_HANDLED_CASES + 1])
+    handled = cache[key]
+    if len(handled) > BOUND_HANDLED_CASES:
+        return None
+    return Q(**{f"{to_case}unit_id__in": sorted(units)}) | Q(**{f"{to_case}pk__in": handled})
 
 
 def cases_visible(user, action="view"):
