@@ -34,6 +34,11 @@ def _key() -> bytes:
     return settings.AUDIT_KEY.encode()
 
 
+def current_key_id() -> str:
+    """AUDIT_KEY's public name in the chain (chain.key_id)."""
+    return chain.key_id(_key())
+
+
 def _keys() -> list[bytes]:
     """Every configured audit key, oldest first (AUDIT_KEY_FALLBACKS are listed newest first)."""
     return [key.encode() for key in reversed(settings.AUDIT_KEY_FALLBACKS)] + [_key()]

@@ -91,9 +91,14 @@ def _deadlines_changed(organisation_id: int) -> None:
     (outside one, the bump commits just after the change, which only costs a needless recount)."""
     with transaction.atomic(savepoint=False):  # no savepoint: a failure here fails the change anyway
         lock_chain()
-        if not DeadlineVersion.objects.filter(pk=organisation_id).update(version=F("version") + 1):
-            # The organisation's first change; the chain's lock keeps a second writer out until we commit.
-            DeadlineVersion.objects.create(pk=organisation_id, version=1)
+        _bump_deadline_version(organisation_id)
+
+
+def _bump_deadline_version(organisation_id: int) -> None:
+    """The bump itself, for a caller that holds the chain's lock already."""
+    if not DeadlineVersion.objects.filter(pk=organisation_id).update(version=F("version") + 1):
+        # The organisation's first change; the chain's lock keeps a second writer out until we commit.
+        DeadlineVersion.objects.create(pk=organisation_id, version=1)
 
 
 def deadlines_version(organisation_id: int) -> int:
@@ -318,7 +323,7 @@ def recompute_deadlines(case) -> None:
         finally:
             del case._recompute_memo
         if changed:
-            _deadlines_changed(case.organisation_id)
+            _bump_deadline_version(case.organisation_id)
 
 
 def _recompute_deadlines(case) -> bool:
@@ -817,7 +822,7 @@ def waive_deadline(actor, deadline: Deadline, reason: str) -> Deadline:
     Deadline.objects.filter(pk=deadline.pk).update(
         status=DeadlineStatus.WAIVED, status_reason=reason, reason_code="", reason_data={}, updated_at=timezone.now()
     )
-    _deadlines_changed(case.organisation_id)
+    _bump_deadline_version(case.organisation_id)
     _system_entry(case, EntryKind.WAIVER, text=reason, author=_actor_person(actor), data={"deadline": deadline.pk, "rule": deadline.rule_id})
     _audit(actor, "case.deadline_waived", case, {"deadline": deadline.pk, "rule": deadline.rule_id, "reason": reason})
     deadline.refresh_from_db()
@@ -927,7 +932,7 @@ def mark_not_required(actor, deadline: Deadline, reason: str) -> Deadline:
     Deadline.objects.filter(pk=deadline.pk).update(
         status=DeadlineStatus.WAIVED, status_reason=reason, reason_code="", reason_data={}, updated_at=timezone.now()
     )
-    _deadlines_changed(case.organisation_id)
+    _bump_deadline_version(case.organisation_id)
     _system_entry(case, EntryKind.NOT_REQUIRED, text=reason, author=_actor_person(actor),
                   data={"deadline": deadline.pk, "rule": deadline.rule_id})
     _audit(actor, "case.deadline_not_required", case, {"deadline": deadline.pk, "rule": deadline.rule_id, "reason": reason})

@@ -14,7 +14,6 @@ bytes without any icalendar work).
 import hashlib
 from dataclasses import dataclass
 from datetime import UTC, timedelta
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import icalendar
@@ -31,11 +30,12 @@ from tidsnok.notify.responsibility import deadlines_of
 from tidsnok.notify.services import language_of
 from tidsnok.org import scope
 
-# A changed feed layout (a property added, a format changed) must not be served
-# from bodies cached by the previous release, nor be hidden from clients behind
-# an unchanged ETag: this module's own source and the icalendar version are
-# part of every fingerprint, so a deploy that touches either starts afresh.
-_CODE = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16] + "/" + icalendar.__version__
+# Part of every fingerprint, as CACHE_FORMAT is of the other caches' keys: raise it when the
+# feed's layout changes (a property added, a format changed), so that no body cached by the
+# previous release is served and no client keeps it behind an unchanged ETag. The icalendar
+# version goes in too: its output may change with it.
+FEED_FORMAT = 1
+_LAYOUT = f"{FEED_FORMAT}/{icalendar.__version__}"
 
 # Everything an event is made of, and nothing else (see _event).
 _COLUMNS = ("pk", "due", "updated_at", "title_nb", "title_en", "case_id", "case__number")
@@ -89,7 +89,7 @@ def snapshot(user) -> Snapshot:
         texts = (_("tidsnok deadlines"), _("%(title)s (case %(number)s)"), _("Open the case in tidsnok: %(url)s"))
     rows = list(open_deadlines(user).values_list(*_COLUMNS))
     canonical = repr((
-        _CODE, lang, texts, absolute(case_path(0)),
+        _LAYOUT, lang, texts, absolute(case_path(0)),
         # isoformat, not repr: the same instant must hash the same whichever tzinfo
         # class the database driver of an app server hands back.
         [(pk, due.isoformat(), _utc(changed).isoformat(), nb, en, case_id, number)

@@ -12,12 +12,10 @@ changed, since someone who can rewrite the head row can also cut off the newest
 events.
 """
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from tidsnok.audit import chain
-from tidsnok.audit.services import NothingToRotate, UnknownAuditKey, rotate_key, verify_chain
+from tidsnok.audit.services import NothingToRotate, UnknownAuditKey, current_key_id, rotate_key, verify_chain
 
 HASH_PREFIX = 16
 
@@ -63,8 +61,7 @@ class Command(BaseCommand):
         try:
             event = rotate_key()
         except NothingToRotate:
-            current = chain.key_id(settings.AUDIT_KEY.encode())
-            raise CommandError(f"The chain is already at AUDIT_KEY (key {current}): set the new key as "
+            raise CommandError(f"The chain is already at AUDIT_KEY (key {current_key_id()}): set the new key as "
                                "AUDIT_KEY and the old one in AUDIT_KEY_FALLBACKS first.")
         except UnknownAuditKey as error:
             raise CommandError(str(error))
@@ -79,7 +76,7 @@ class Command(BaseCommand):
         self.stdout.write(f"OK: {result.checked} events, head {result.head_hash[:HASH_PREFIX]}")
         if result.saved_checkpoint is not None:
             self.stdout.write(f"checkpoint written at event {result.saved_checkpoint.seq}")
-        current = chain.key_id(settings.AUDIT_KEY.encode())
+        current = current_key_id()
         if result.key_id and result.key_id != current:
             # Normal between setting a new AUDIT_KEY and `rotate-key`; otherwise the events
             # after a rotation may have been cut off and the chain continued with an older key.
