@@ -151,7 +151,13 @@ TEMPLATES = [
 # concurrent writers queue instead of failing with "database is locked".
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{DATA_DIR / 'tidsnok.sqlite3'}")
-_db = dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 0))
+# A worker keeps its connection between requests: on PostgreSQL a new one costs a TCP
+# handshake, SCRAM authentication and a fresh server process with cold caches, about a
+# quarter of the throughput under load (docs/performance.md, finding 20). The health check
+# replaces a connection the server dropped (a restart, a failover) instead of failing a request.
+_db = dj_database_url.parse(
+    DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60), conn_health_checks=True
+)
 if _db["ENGINE"] == "django.db.backends.sqlite3":
     _db["OPTIONS"] = {
         "transaction_mode": "IMMEDIATE",

@@ -538,7 +538,8 @@ class LoadBench:
         access_log = os.path.join(log_dir, "access.log")
         env = {**os.environ, "DEBUG": "0", "LOG_LEVEL": "WARNING", "ALLOWED_HOSTS": HOST,
                "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE", "tidsnok.settings")}
-        engine = f"{connection.vendor}"
+        # The workers read the same settings: say whether they keep their connections.
+        engine = f"{connection.vendor} (connections kept {connection.settings_dict['CONN_MAX_AGE']} s)"
         self.out(f"load bench on {engine}, «{self.org.name}» ({self.org.n} people); gunicorn {opts['workers']} "
                  f"workers on {HOST}:{port}; {opts['clients']} clients for at most {opts['duration']:g} s or "
                  f"{opts['max_requests']} requests; {os.cpu_count()} CPUs, load average "
