@@ -105,3 +105,94 @@ def test_the_manager_records_an_invited_meeting_as_held_on_the_follow_up_page(wo
     assert response.status_code == 302
     meeting.refresh_from_db()
     assert meeting.held_on == date(2026, 12, 1)
+
+
+# --- a large scope: a unit at a time, prompts a page at a time --------------------------------------
+
+
+def _options(page: str) -> str:
+    """The text of the employee list."""
+    start = page.index('name="person"')
+    return page[start:page.index("</select>", start)]
+
+
+def test_hr_for_a_large_organisation_chooses_a_unit_before_the_employee(world, client, monkeypatch):
+    monkeypatch.setattr("tidsnok.absence.views.PEOPLE_LIMIT", 5)
+    enrol_totp(world.user("hanne"))
+    client.force_login(world.user("hanne"))
+
+    page = client.get("/sykefravaer/ny/").content.decode()
+    assert 'id="unit-choice"' in page
+    assert "for mange personer til å liste dem" in page
+    assert "Emil Ansatt" not in _options(page)
+
+    page = client.get(f"/sykefravaer/ny/?enhet={world.units['HJ'].pk}").content.decode()
+    options = _options(page)
+    assert "Emil Ansatt, Hjemmetjenesten" in options and "Ella Ansatt" in options
+    assert "Kari Ansatt" not in options and "Stine Ansatt" not in options
+    assert f'name="enhet" value="{world.units["HJ"].pk}"' in page
+
+    response = client.post("/sykefravaer/ny/", {
+        "enhet": world.units["HJ"].pk, "person": world.emil.pk, "start": "2026-12-01", "grade": 100,
+        "certified": "self", "work_related": "no",
+    })
+    assert response.status_code == 302
+    assert Episode.objects.get().person == world.emil
+
+
+def test_a_sector_manager_chooses_among_her_own_units_only(world, client, monkeypatch):
+    monkeypatch.setattr("tidsnok.absence.views.PEOPLE_LIMIT", 5)
+    client.force_login(world.user("helga"))
+    page = client.get("/sykefravaer/ny/").content.decode()
+    chooser = page[page.index('id="unit-choice"'):page.index("</select>", page.index('id="unit-choice"'))]
+    assert "Hjemmetjenesten" in chooser and "Sykehjemmet" in chooser
+    assert "Skole" not in chooser
+    # A unit outside her scope in the address gives her own first unit, never Kim's people.
+    page = client.get(f"/sykefravaer/ny/?enhet={world.units['SK'].pk}").content.decode()
+    assert "Kari Ansatt" not in page
+    response = client.post("/sykefravaer/ny/", {
+        "enhet": world.units["SK"].pk, "person": world.kari.pk, "start": "2026-12-01", "grade": 100,
+        "certified": "self", "work_related": "no",
+    })
+    assert response.status_code == 200
+    assert not Episode.objects.exists()
+
+
+def test_a_manager_with_few_people_sees_them_all_at_once(world, client):
+    client.force_login(world.user("marte"))
+    page = client.get("/sykefravaer/ny/").content.decode()
+    assert 'id="unit-choice"' not in page
+    options = _options(page)
+    assert "Emil Ansatt" in options and "Ella Ansatt" in options and "Marte Leder" not in options
+
+
+def test_frequent_absence_prompts_come_a_page_at_a_time_the_longest_waiting_first(world, client, monkeypatch):
+    from tidsnok.absence.models import RecurrenceFlag
+
+    monkeypatch.setattr("tidsnok.absence.views.FLAGS_PER_PAGE", 2)
+    for person, raised_on in ((world.ella, date(2026, 11, 20)), (world.emil, date(2026, 10, 1)),
+                              (world.dina, date(2026, 11, 1))):
+        RecurrenceFlag.objects.create(organisation=world.org, person=person, raised_on=raised_on, episodes=3,
+                                      window_start=date(2026, 1, 1))
+    client.force_login(world.user("marte"))
+
+    page = client.get("/sykefravaer/").content.decode()
+    assert "en oppfordring til en samtale (3)" in page
+    assert "Emil Ansatt" in page and "Dina Nestleder" in page and "Ella Ansatt" not in page
+    assert "1–2 av 3" in page and "flagg=2" in page
+
+    page = client.get("/sykefravaer/?flagg=2").content.decode()
+    assert "Ella Ansatt" in page and "Emil Ansatt" not in page
+
+
+def test_a_manager_of_a_large_unit_finds_the_employee_by_name_or_number(world, client, monkeypatch):
+    monkeypatch.setattr("tidsnok.absence.views.PEOPLE_LIMIT", 1)
+    client.force_login(world.user("marte"))
+    page = client.get("/sykefravaer/ny/").content.decode()
+    assert 'id="unit-choice"' not in page and 'id="person-search"' in page
+    assert "for mange personer til å liste dem" in page
+
+    options = _options(client.get("/sykefravaer/ny/?sok=emil").content.decode())
+    assert "Emil Ansatt" in options and "Ella Ansatt" not in options
+    options = _options(client.get(f"/sykefravaer/ny/?sok={world.ella.employee_number}").content.decode())
+    assert "Ella Ansatt" in options and "Emil Ansatt" not in options

@@ -202,6 +202,24 @@ def test_a_party_without_a_role_is_refused(world, client):
     assert Case.objects.count() == 0
 
 
+def test_a_manager_of_a_unit_too_large_to_list_finds_the_people_by_name(world, client, monkeypatch):
+    monkeypatch.setattr("tidsnok.cases.views.PEOPLE_LIMIT", 2)
+    client.force_login(world.user("marte"))
+    page = text(client.get("/saker/ny/"))
+    assert "for mange personer til å liste dem" in page and "Emil Ansatt" not in page
+
+    page = client.get("/saker/ny/?sok=emil, ella").content.decode()
+    assert 'name="sok" value="emil, ella"' in page
+    assert "Emil Ansatt" in page and "Ella Ansatt" in page and "Dina Nestleder" not in page
+
+    response = client.post("/saker/ny/", new_case_data(
+        world, sok="emil, ella", **{"party-0-person": world.ella.pk, "party-0-role": "witness"}))
+    assert response.status_code == 302
+    case = Case.objects.get()
+    parties = set(case.parties.values_list("person__name", "role"))
+    assert {("Emil Ansatt", "concerned"), ("Ella Ansatt", "witness")} <= parties
+
+
 def test_an_employee_cannot_register_cases(world, client):
     client.force_login(world.user("emil"))
     assert client.get("/saker/ny/").status_code == 404

@@ -26,9 +26,13 @@ class EpisodeForm(forms.Form):
                                         widget=forms.CheckboxSelectMultiple)
     open_case = forms.BooleanField(label=_("Open a follow-up case even if the absence is short"), required=False)
 
-    def __init__(self, *args, people, factors, lang="nb", **kwargs):
+    def __init__(self, *args, people, factors, lang="nb", listed=None, **kwargs):
+        """`people` may be chosen; `listed` ((id, label) pairs) are those shown, when not all of
+        them fit in one list."""
         super().__init__(*args, **kwargs)
         self.fields["person"].queryset = people
+        if listed is not None:
+            self.fields["person"].choices = [("", self.fields["person"].empty_label), *listed]
         self.fields["factors"].choices = [(f.code, f.name(lang)) for f in factors]
         self.fields["start"].help_text = NO_DIAGNOSIS
 

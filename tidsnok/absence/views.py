@@ -16,6 +16,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
+from django.db.models import F
 from django.forms.utils import flatatt
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
@@ -35,10 +36,15 @@ from tidsnok.cases.models import Case, Deadline, DeadlineStatus, Factor, Kind, P
 from tidsnok.cases.services import mark_not_required
 from tidsnok.deadlines.rules import explain_text
 from tidsnok.org import scope
+from tidsnok.org.search import people_matching
 from tidsnok.org.models import Person, Unit
 from tidsnok.versioning import StaleVersion
 
 PAGE_SIZE = 50
+# Prompts of frequent absence shown at a time: HR for a large organisation has thousands.
+FLAGS_PER_PAGE = 20
+# People one list of names may hold (as on a new case); a larger scope chooses a unit first.
+PEOPLE_LIMIT = 400
 # The legal milestones drawn on the timeline, as day numbers (day 1 = first day).
 MILESTONES = [
     (16, "16"), (28, "28"), (49, "49"), (56, "56"), (112, "112"), (182, "182"),
@@ -77,9 +83,18 @@ def episode_list(request):
     before = request.GET.get("before")
     if before and before.isdigit():
         rows = rows.filter(id__lt=int(before))
-    page = list(rows.order_by("-id")[: PAGE_SIZE + 1])
+    # Newest first. Rows reached through a manager's (or limited HR's) people come through the
+    # person index; ordering them by the bare key let PostgreSQL walk the whole organisation's
+    # episodes backwards to find hers (docs/performance.md, finding 21).
+    whole_organisation = scope.hr_scope(request.user) == scope.ALL
+    newest = F("id").desc() if whole_organisation else (F("id") + 0).desc()
+    page = list(rows.order_by(newest)[: PAGE_SIZE + 1])
     older = page[PAGE_SIZE - 1].pk if len(page) > PAGE_SIZE else None
-    flags = visible(request.user, RecurrenceFlag).filter(handled_on__isnull=True).select_related("person")
+    flags = Paginator(
+        visible(request.user, RecurrenceFlag).filter(handled_on__isnull=True).select_related("person")
+        .order_by("raised_on", "pk"),  # the longest waiting first
+        FLAGS_PER_PAGE,
+    ).get_page(request.GET.get("flagg"))
     return render(request, "absence/list.html", {
         "episodes": page[:PAGE_SIZE], "older": older, "status": status, "flags": flags,
         "may_register": _may_register(request.user), "flag_form": forms.FlagHandledForm(),
@@ -87,14 +102,55 @@ def episode_list(request):
     })
 
 
+def _registrable_units(user) -> list[Unit]:
+    """Units whose people the user may register absence for: all for an administrator or HR for
+    the whole organisation, else those she manages and HR's scope."""
+    units = visible(user, Unit)
+    if not scope.is_admin(user):
+        hr = scope.hr_scope(user)
+        if hr != scope.ALL:
+            units = units.filter(pk__in=list(set(scope.managed_unit_ids(user)) | set(hr)))
+    return list(units.order_by("path"))
+
+
+def _episode_people(user, wanted_unit, search):
+    """(who may be chosen, who is listed, units to choose from, the unit chosen, too many?).
+    Anyone the user may see may be chosen; the list holds at most PEOPLE_LIMIT names, so a
+    larger scope (HR for 50,000 people, a unit of 800) is listed a unit at a time and narrowed
+    by name or employee number, like a new case."""
+    me = scope.person_of(user)
+    people = visible(user, Person).exclude(pk=me.pk if me else None)
+    listed = list(people.select_related("unit").order_by("name", "pk")[: PEOPLE_LIMIT + 1])
+    if len(listed) <= PEOPLE_LIMIT:
+        return people, listed, [], None, False
+    units = _registrable_units(user)
+    if not units:
+        return people, [], [], None, True
+    by_id = {u.pk: u for u in units}
+    wanted = int(wanted_unit) if str(wanted_unit or "").isdigit() else None
+    unit = by_id.get(wanted, units[0])
+    rows = people.filter(unit__path__startswith=unit.path)
+    if search:
+        rows = rows.filter(people_matching(search))
+    listed = list(rows.select_related("unit").order_by("unit__path", "name", "pk")[: PEOPLE_LIMIT + 1])
+    if len(listed) > PEOPLE_LIMIT:
+        return people, [], units, unit, True
+    return people, listed, units, unit, False
+
+
 @login_required
 def episode_new(request):
     if not _may_register(request.user):
         raise Http404
     me = scope.person_of(request.user)
-    people = visible(request.user, Person).exclude(pk=me.pk if me else None).select_related("unit").order_by("name")
+    asked = request.POST if request.method == "POST" else request.GET
+    search = asked.get("sok", "").strip()[:100]
+    people, listed, units, unit, too_many = _episode_people(request.user, asked.get("enhet"), search)
     factors = Factor.objects.filter(organisation_id=me.organisation_id, active=True)
-    form = forms.EpisodeForm(request.POST or None, people=people, factors=factors, lang=_lang())
+    form = forms.EpisodeForm(
+        request.POST or None, people=people, factors=factors, lang=_lang(),
+        listed=[(p.pk, f"{p.name}, {p.unit.name}" if units else p.name) for p in listed],
+    )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -110,7 +166,9 @@ def episode_new(request):
             if episode.case_id:
                 return redirect("absence:follow_up", case_id=episode.case_id)
             return redirect("absence:list")
-    return render(request, "absence/new.html", {"form": form})
+    return render(request, "absence/new.html", {
+        "form": form, "units": units, "unit": unit, "too_many": too_many, "search": search,
+    })
 
 
 @login_required

@@ -72,6 +72,7 @@ from tidsnok.cases.models import (
 from tidsnok.cases.policy import HANDLER_ACTIONS
 from tidsnok.deadlines.calendar import normalise_lang
 from tidsnok.org import scope
+from tidsnok.org.search import people_matching
 from tidsnok.org.models import Person, Role, RoleAssignment, Unit
 from tidsnok.versioning import StaleVersion
 
@@ -253,15 +254,17 @@ def _can_register(user) -> bool:
     return bool(scope.managed_unit_ids(user)) or scope.is_hr(user)
 
 
-def _people_in(user, unit: Unit) -> tuple[PersonChoices, bool]:
+def _people_in(user, unit: Unit, search: str = "") -> tuple[PersonChoices, bool]:
     """People in the unit and below whom the user may see (not herself, not former
-    employees), and whether there were too many to list."""
+    employees), narrowed to names or employee numbers searched for, and whether there were
+    too many to list."""
     me = scope.person_of(user)
     today = _today()
     rows = list(
         visible(user, Person)
         .filter(unit__path__startswith=unit.path)
         .filter(Q(end_date__isnull=True) | Q(end_date__gte=today))
+        .filter(people_matching(search))
         .exclude(pk=me.pk if me else None)
         .select_related("unit").order_by("unit__path", "name", "pk")[: PEOPLE_LIMIT + 1]
     )
@@ -282,7 +285,8 @@ def case_new(request):
     by_id = {u.pk: u for u in units}
     wanted = request.POST.get("unit") if request.method == "POST" else request.GET.get("enhet")
     unit = by_id.get(int(wanted)) if wanted and str(wanted).isdigit() and int(wanted) in by_id else units[0]
-    people, too_many = _people_in(user, unit)
+    search = (request.POST if request.method == "POST" else request.GET).get("sok", "").strip()[:200]
+    people, too_many = _people_in(user, unit, search)
     person = scope.person_of(user)
     factors = list(Factor.objects.filter(organisation_id=person.organisation_id, active=True))
     status = 200
@@ -313,7 +317,7 @@ def case_new(request):
     chosen_kind = form["kind"].value()
     chosen_factors = set(form["factors"].value() or [])
     return render(request, "cases/new.html", {
-        "form": form, "parties": parties, "units": units, "unit": unit, "too_many": too_many,
+        "form": form, "parties": parties, "units": units, "unit": unit, "too_many": too_many, "search": search,
         "kinds": [
             {"value": k.value, "label": k.label, "guidance": guidance.for_kind(k.value), "checked": chosen_kind == k.value}
             for k in MANAGER_KINDS

@@ -1,0 +1,19 @@
+"""Finding people by what a user types: names or employee numbers, several separated by commas
+(a case may concern one person and name another as a party)."""
+
+from django.db.models import Q
+
+MAX_TERMS = 10
+
+
+def terms(text: str) -> list[str]:
+    return [term.strip() for term in (text or "").split(",") if term.strip()][:MAX_TERMS]
+
+
+def people_matching(text: str, prefix: str = "") -> Q:
+    """Q for Person rows whose name contains one of the terms, or whose employee number is one.
+    Empty text matches everyone."""
+    condition = Q()
+    for term in terms(text):
+        condition |= Q(**{f"{prefix}name__icontains": term}) | Q(**{f"{prefix}employee_number": term})
+    return condition
