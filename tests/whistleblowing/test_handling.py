@@ -264,6 +264,20 @@ def test_hr_manages_who_receives_reports(world, handler_client):
     assert hugo.get("/varsler/innstillinger/").status_code == 404
 
 
+def test_in_a_large_organisation_hr_finds_the_handler_by_name(world, handler_client, monkeypatch):
+    monkeypatch.setattr("tidsnok.whistleblowing.views.CANDIDATE_LIMIT", 3)
+    client = handler_client(world.user("hanne"))
+    page = client.get("/varsler/innstillinger/").content.decode()
+    assert "for mange personer til å liste dem" in page
+    assert "Stine Ansatt" not in page
+
+    page = client.get("/varsler/innstillinger/?sok=stine").content.decode()
+    assert "Stine Ansatt, Sykehjemmet" in page and "Emil Ansatt" not in page
+    response = client.post("/varsler/innstillinger/mottakere/", {"mottaker-person": world.stine.pk})
+    assert response.status_code == 302
+    assert services.designated_handlers(world.org.pk) == [world.stine]
+
+
 def test_the_manager_role_alone_does_not_reach_reports(world):
     from tidsnok.org import services as org_services
 

@@ -39,6 +39,7 @@ from tidsnok.audit.services import record_access
 from tidsnok.cases.models import Case, Deadline, DeadlineStatus, Entry, EntryKind, Handler, Kind
 from tidsnok.deadlines.calendar import normalise_lang
 from tidsnok.org import scope
+from tidsnok.org.search import people_matching
 from tidsnok.org.models import Organisation, Person
 from tidsnok.versioning import StaleVersion
 from tidsnok.whistleblowing import attachments as files
@@ -82,6 +83,8 @@ STALE_MESSAGE = gettext_lazy(
     "save again."
 )
 PAGE_SIZE = 25
+# People one list of candidate handlers may hold; beyond it the person is searched for.
+CANDIDATE_LIMIT = 400
 
 
 def _no_store(response):
@@ -797,17 +800,22 @@ def _settings_page(request, organisation, *, settings_form=None, handler_form=No
     current = services.settings_of(organisation.pk)
     designated = list(DesignatedHandler.objects.filter(organisation=organisation).select_related("person", "person__unit")
                       .order_by("person__name"))
-    taken = {d.person_id for d in designated}
-    candidates = [p for p in visible(request.user, Person).select_related("unit").order_by("name", "pk")[:2000]
-                  if p.pk not in taken]
+    search = request.GET.get("sok", "").strip()[:100]
+    # Never a list cut off at some length: in a large organisation the person is found by name.
+    candidates = list(
+        visible(request.user, Person).exclude(pk__in=[d.person_id for d in designated])
+        .filter(people_matching(search)).select_related("unit").order_by("name", "pk")[: CANDIDATE_LIMIT + 1]
+    )
+    too_many = len(candidates) > CANDIDATE_LIMIT
     settings_form = settings_form or SettingsForm(prefix="innstillinger", initial=current)
-    handler_form = handler_form or HandlerForm(prefix="mottaker", people=candidates)
+    handler_form = handler_form or HandlerForm(prefix="mottaker", people=[] if too_many else candidates)
     error_forms = [Box(k, "", f, "", "") for k, f in (("innstillinger", settings_form), ("mottaker", handler_form))
                    if f.errors]
     return render(request, "whistleblowing/settings.html", {
         "organisation": organisation, "current": current, "designated": designated,
         "default_handlers": [] if designated else services.designated_handlers(organisation.pk),
         "settings_form": settings_form, "handler_form": handler_form, "error_forms": error_forms,
+        "search": search, "too_many": too_many,
     }, status=status)
 
 
@@ -843,7 +851,8 @@ def handlers_view(request):
         services.remove_designated_handler(request.user, organisation, person)
         messages.success(request, _("%(name)s no longer receives new reports.") % {"name": person.name})
         return redirect("whistleblowing:settings")
-    candidates = list(visible(request.user, Person).select_related("unit"))
+    chosen = request.POST.get("mottaker-person", "")
+    candidates = list(visible(request.user, Person).filter(pk=chosen if chosen.isdigit() else 0).select_related("unit"))
     form = HandlerForm(request.POST, prefix="mottaker", people=candidates)
     if form.is_valid():
         person = {p.pk: p for p in candidates}.get(form.cleaned_data["person"])
