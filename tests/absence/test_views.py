@@ -196,3 +196,27 @@ def test_a_manager_of_a_large_unit_finds_the_employee_by_name_or_number(world, c
     assert "Emil Ansatt" in options and "Ella Ansatt" not in options
     options = _options(client.get(f"/sykefravaer/ny/?sok={world.ella.employee_number}").content.decode())
     assert "Ella Ansatt" in options and "Emil Ansatt" not in options
+
+
+@pytest.mark.parametrize("persona", ["marte", "hanne"])
+def test_the_absence_list_pages_newest_first_and_shows_only_her_people(world, client, monkeypatch, persona):
+    monkeypatch.setattr("tidsnok.absence.views.PAGE_SIZE", 2)
+    registered = []
+    for person, day in ((world.emil, 2), (world.kari, 3), (world.ella, 9), (world.emil, 16)):
+        registered.append(services.register_episode(
+            world.user("hanne"), person=person, start=date(2026, 11, day), end=date(2026, 11, day + 1),
+            certified="self"))
+    user = world.user(persona)
+    if persona == "hanne":
+        enrol_totp(user)
+    client.force_login(user)
+    expected = [e for e in reversed(registered) if persona == "hanne" or e.person != world.kari]
+
+    def shown(page):
+        return [e.pk for e in page.context["episodes"]]
+
+    first = client.get("/sykefravaer/")
+    assert shown(first) == [e.pk for e in expected[:2]]
+    second = client.get(f"/sykefravaer/?before={first.context['older']}")
+    assert shown(second) == [e.pk for e in expected[2:4]]
+    assert ("Kari Ansatt" in second.content.decode()) == (persona == "hanne")
