@@ -220,3 +220,29 @@ def test_the_absence_list_pages_newest_first_and_shows_only_her_people(world, cl
     second = client.get(f"/sykefravaer/?before={first.context['older']}")
     assert shown(second) == [e.pk for e in expected[2:4]]
     assert ("Kari Ansatt" in second.content.decode()) == (persona == "hanne")
+
+
+def test_the_absence_list_costs_the_same_queries_for_few_rows_as_for_many(world, client):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tidsnok.absence.models import RecurrenceFlag
+
+    def add(person, day):
+        services.register_episode(world.user("marte"), person=person, start=date(2026, 10, day),
+                                  end=date(2026, 10, day), certified="self")
+        RecurrenceFlag.objects.create(organisation=world.org, person=person, raised_on=date(2026, 10, day),
+                                      episodes=3, window_start=date(2026, 1, 1))
+
+    def queries():
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get("/sykefravaer/").status_code == 200
+        return len(captured)
+
+    client.force_login(world.user("marte"))
+    add(world.emil, 1)
+    few = queries()
+    for day in range(2, 30, 3):
+        add(world.ella if day % 2 else world.dina, day)
+    assert Episode.objects.count() == 11
+    assert queries() == few
