@@ -40,7 +40,7 @@ def test_a_round_without_changes_computes_nothing(world, computed):
 
 
 def test_a_failing_upkeep_task_does_not_stop_the_round(world, monkeypatch):
-    def broken():
+    def broken(worker):
         raise RuntimeError("disk full")
 
     monkeypatch.setattr(hooks, "sweep_upkeep", [broken, *hooks.sweep_upkeep])

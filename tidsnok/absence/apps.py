@@ -8,9 +8,10 @@ class AbsenceConfig(AppConfig):
     verbose_name = _("Sick leave")
 
     def ready(self):
-        from tidsnok.absence import policy, spine, statistics  # noqa: F401
+        from tidsnok.absence import importing, policy, spine, statistics  # noqa: F401
         from tidsnok.cases import hooks
 
         spine.register()
-        if statistics.warm not in hooks.sweep_upkeep:
-            hooks.sweep_upkeep.append(statistics.warm)
+        for task in (importing.run_queued_import, statistics.warm):
+            if task not in hooks.sweep_upkeep:
+                hooks.sweep_upkeep.append(task)

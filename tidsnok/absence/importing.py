@@ -12,23 +12,38 @@ Never a diagnosis: a column that looks like one refuses the whole file.
 import csv
 import hashlib
 import io
+import logging
 import re
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
+from cryptography.fernet import InvalidToken
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from tidsnok import crypto
 from tidsnok.absence import services
-from tidsnok.absence.models import Certification, Episode, GradePeriod, WorkRelated
+from tidsnok.absence.models import Certification, Episode, GradePeriod, ImportJob, WorkRelated
 from tidsnok.access.policy import AccessDenied
 from tidsnok.audit.services import record
 from tidsnok.org import scope
 from tidsnok.org.importer import Column, RowError, parse_date, parse_percent, read_table
 from tidsnok.org.models import Person
 
+log = logging.getLogger("tidsnok.absence")
+
 FILE = "absence"
+# Rows imported while the user waits. At 50,000 employees the import runs at about 50 rows a
+# second (docs/performance.md, section 4) and an app server gives a request 120 s, so a larger
+# file is imported by the sweep.
+IMPORT_AT_ONCE = 1000
+# A job still running this long after it started lost its worker; a year's file of a
+# 50,000-employee organisation takes about 35 minutes.
+JOB_STALE_AFTER = timedelta(hours=3)
+JOB_ERRORS_KEPT = 1000
 COLUMNS = (
     Column("employee_number", "ansattnummer", ("employee", "ansatt"), True, True),
     Column("external_id", "fravaers_id", ("id", "episode_id", "fraværs_id", "fravær_id"), False, False),
@@ -209,9 +224,87 @@ class ExistingEpisodes:
         return self.by_person_start.get((person.pk, row.start))
 
 
+def may_import(actor) -> bool:
+    return (scope.is_hr(actor) and scope.hr_scope(actor) == scope.ALL) or scope.is_admin(actor)
+
+
+def submit(actor, organisation, data: bytes, filename: str = "") -> "ImportResult | ImportJob":
+    """The import page's upload: a file's own mistakes are reported at once; a small file is
+    imported while the user waits, a larger one is queued for the sweep (ImportJob)."""
+    if not may_import(actor):
+        raise AccessDenied("import_absence")
+    rows, errors = parse(data)
+    if errors:
+        return ImportResult(errors=sorted(errors, key=RowError.sort_key))
+    if len(rows) <= IMPORT_AT_ONCE:
+        return import_episodes(actor, organisation, data, filename)
+    sha256 = hashlib.sha256(data).hexdigest()
+    with transaction.atomic():
+        job = ImportJob.objects.create(
+            organisation=organisation, uploaded_by=actor, filename=filename[:255], rows=len(rows),
+            content=crypto.encrypt_bytes(data), sha256=sha256,
+        )
+        record(actor, "absence.import_queued", organisation,
+               {"job": job.pk, "rows": len(rows), "sha256": sha256, "filename": filename})
+    return job
+
+
+def run_queued_import(worker: str = "") -> int:
+    """Sweep upkeep: import the oldest waiting file, if any (one a round, so reminders are not
+    held up behind several large files). Returns how many it ran."""
+    now = timezone.now()
+    # The import is one transaction: a worker that died during it wrote nothing, and its job
+    # can simply wait again.
+    ImportJob.objects.filter(status=ImportJob.Status.RUNNING, started_at__lt=now - JOB_STALE_AFTER).update(
+        status=ImportJob.Status.QUEUED, claimed_by="", started_at=None)
+    job_id = (ImportJob.objects.filter(status=ImportJob.Status.QUEUED).order_by("queued_at", "pk")
+              .values_list("pk", flat=True).first())
+    if job_id is None:
+        return 0
+    # Several sweep workers may pick the same job: the conditional update gives it to one.
+    claimed = ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.QUEUED).update(
+        status=ImportJob.Status.RUNNING, claimed_by=worker[:200], started_at=now)
+    if not claimed:
+        return 0
+    job = ImportJob.objects.select_related("organisation", "uploaded_by").get(pk=job_id)
+    _run(job)
+    return 1
+
+
+def _run(job: ImportJob) -> None:
+    user = job.uploaded_by
+    # Its problems are worded for the person who will read them.
+    with translation.override(getattr(user, "language", "") or settings.LANGUAGE_CODE):
+        try:
+            result = import_episodes(user, job.organisation, crypto.decrypt_bytes(bytes(job.content)), job.filename)
+        except AccessDenied:
+            result = ImportResult(errors=[RowError(FILE, None, "", _(
+                "The person who uploaded the file may no longer import absence. Nothing was imported."))])
+        except InvalidToken:
+            result = ImportResult(errors=[RowError(FILE, None, "", _(
+                "The file can no longer be read (the encryption keys changed). Nothing was imported: upload it "
+                "again."))])
+        except Exception:
+            log.exception("absence import job %s failed", job.pk)
+            result = ImportResult(errors=[RowError(FILE, None, "", _(
+                "The import stopped on an unexpected error. Nothing was imported: try again, or tell the "
+                "administrator."))])
+    with transaction.atomic():
+        job.status = ImportJob.Status.DONE if result.ok else ImportJob.Status.FAILED
+        job.result = ({"summary": {k: result.summary[k] for k in ("created", "changed", "unchanged")}} if result.ok
+                      else {"errors": [[e.line, e.column, e.reason] for e in result.errors[:JOB_ERRORS_KEPT]],
+                            "problems": len(result.errors)})
+        job.content = b""  # the minimum: the episodes are in the database now, or nothing is
+        job.finished_at = timezone.now()
+        job.save(update_fields=["status", "result", "content", "finished_at"])
+        if not result.ok:
+            record(user, "absence.import_failed", job.organisation,
+                   {"job": job.pk, "problems": len(result.errors), "sha256": job.sha256})
+
+
 def import_episodes(actor, organisation, data: bytes, filename: str = "") -> ImportResult:
     """Check the whole file, then apply it in one transaction, or write nothing."""
-    if not (scope.is_hr(actor) and scope.hr_scope(actor) == scope.ALL) and not scope.is_admin(actor):
+    if not may_import(actor):
         raise AccessDenied("import_absence")
     rows, errors = parse(data)
     people, more = _check_against_database(rows, organisation.pk)

@@ -179,3 +179,32 @@ class AbsenceSettings(models.Model):
     frequent_window_months = models.PositiveSmallIntegerField(default=12)
     changed_at = models.DateTimeField(default=timezone.now)
     changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+
+
+class ImportJob(models.Model):
+    """A payroll file too large to import within one request (a 50,000-employee organisation's
+    month is tens of thousands of rows): the sweep imports it, all or nothing, as the page would."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Waiting")
+        RUNNING = "running", _("Importing")
+        DONE = "done", _("Imported")
+        FAILED = "failed", _("Nothing imported")
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    filename = models.CharField(max_length=255, blank=True)
+    rows = models.PositiveIntegerField()
+    # The file, encrypted (absence dates are health data); emptied as soon as the job ends.
+    content = models.BinaryField(blank=True)
+    sha256 = models.CharField(max_length=64)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    queued_at = models.DateTimeField(default=timezone.now)
+    claimed_by = models.CharField(max_length=200, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    # {"summary": {...}} or {"errors": [[line, column, reason], ...]}
+    result = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["status", "queued_at"])]

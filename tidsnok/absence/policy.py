@@ -3,7 +3,7 @@ employee herself. Safety representatives and AMU see only anonymised statistics.
 
 from django.db.models import Q
 
-from tidsnok.absence.models import Episode, RecurrenceFlag
+from tidsnok.absence.models import Episode, ImportJob, RecurrenceFlag
 from tidsnok.access.policy import register
 from tidsnok.org import scope
 from tidsnok.org.models import Person
@@ -46,5 +46,17 @@ def flags_visible(user, action="view"):
     ).exclude(person=person)
 
 
+def import_jobs_visible(user, action="view"):
+    """The organisation's queued imports: for whoever may import (an administrator, HR for the
+    whole organisation)."""
+    person = scope.person_of(user)
+    if person is None or action != "view":
+        return ImportJob.objects.none()
+    if not (scope.is_admin(user) or scope.hr_scope(user) == scope.ALL):
+        return ImportJob.objects.none()
+    return ImportJob.objects.filter(organisation_id=person.organisation_id)
+
+
 register(Episode, episodes_visible)
+register(ImportJob, import_jobs_visible)
 register(RecurrenceFlag, flags_visible)

@@ -490,7 +490,7 @@ def default_period() -> tuple[date, date]:
     return date(month_index // 12, month_index % 12 + 1, 1), today
 
 
-def warm() -> int:
+def warm(worker: str = "") -> int:
     """Recompute the whole-organisation figures of the default period where the data changed.
 
     Run by every sweep round (cases.hooks.sweep_upkeep): at 50,000 employees a computation

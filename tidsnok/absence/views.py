@@ -27,9 +27,8 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from tidsnok.absence import forms, services, statistics
-from tidsnok.absence.importing import import_episodes
-from tidsnok.absence.models import DialogueMeeting, Episode, FollowUpPlan, RecurrenceFlag
+from tidsnok.absence import forms, importing, services, statistics
+from tidsnok.absence.models import DialogueMeeting, Episode, FollowUpPlan, ImportJob, RecurrenceFlag
 from tidsnok.access.policy import AccessDenied, can, get_visible_or_404, visible
 from tidsnok.audit.services import record_access
 from tidsnok.cases.models import Case, Deadline, DeadlineStatus, Factor, Kind, PartyRole
@@ -518,8 +517,17 @@ def import_page(request):
     result = None
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
-        result = import_episodes(request.user, person.organisation, upload.read(), upload.name)
+        outcome = importing.submit(request.user, person.organisation, upload.read(), upload.name)
+        if isinstance(outcome, ImportJob):
+            messages.success(request, _(
+                "The file has %(rows)d rows, too many to import while you wait. It is imported in the background, "
+                "usually within a few minutes: its result appears below.") % {"rows": outcome.rows})
+            return redirect("absence:import")
+        result = outcome
         if result.ok:
             messages.success(request, _("Imported: %(created)d new, %(changed)d changed, %(unchanged)d unchanged.") % result.summary)
             return redirect("absence:import")
-    return render(request, "absence/import.html", {"form": form, "result": result})
+    jobs = list(visible(request.user, ImportJob).order_by("-queued_at", "-pk")[:10])
+    return render(request, "absence/import.html", {
+        "form": form, "result": result, "jobs": jobs, "at_once": importing.IMPORT_AT_ONCE,
+    })

@@ -33,8 +33,8 @@ on_party_added: list[Callable] = []
 # kind -> fn(case) -> URL of the kind's own handler page; the spine's case page
 # sends handlers there (a whistleblowing report is read on its own page).
 case_pages: dict[str, Callable] = {}
-# [fn() -> int] background upkeep run by every sweep round (warming derived figures); returns
-# how many things it refreshed
+# [fn(worker) -> int] background upkeep run by every sweep round (warming derived figures,
+# queued imports), given the sweep worker's name; returns how many things it did
 sweep_upkeep: list[Callable] = []
 # kind -> fn(case, user) -> dict: the kind's own data shown with the case (episodes, plan versions)
 case_details: dict[str, Callable] = {}

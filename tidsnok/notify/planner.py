@@ -34,7 +34,7 @@ def analyze() -> None:
         cursor.execute("ANALYZE")
 
 
-def refresh_statistics() -> int:
+def refresh_statistics(worker: str = "") -> int:
     """Sweep upkeep: 1 when the statistics were refreshed in this round, else 0."""
     global _last_run
     if connection.vendor != "sqlite":

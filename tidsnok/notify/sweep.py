@@ -442,15 +442,15 @@ def run_round(worker: str | None = None, now: datetime | None = None) -> RoundSt
     process_reminders(worker, stats, orgs)
     plan_digests(now, worker, stats)
     send_outbox(worker, stats)  # from this moment: the mail queued above is due now
-    run_upkeep(stats)
+    run_upkeep(stats, worker)
     return stats
 
 
-def run_upkeep(stats: RoundStats) -> None:
+def run_upkeep(stats: RoundStats, worker: str = "") -> None:
     """The rooms' background upkeep (cases.hooks.sweep_upkeep). One failing task must not
     stop reminders from going out next round, nor the other tasks."""
     for task in hooks.sweep_upkeep:
         try:
-            stats.upkept += task()
+            stats.upkept += task(worker)
         except Exception:
             log.exception("sweep upkeep %s failed", getattr(task, "__qualname__", task))

@@ -10,6 +10,7 @@ so the command may be stopped and run again at any time.
 What is encrypted (keep this list complete when adding encrypted columns):
 - whistleblowing: the report (description, when, involved), messages, attachment
   names and contents, the justification and grounds of retaliation checks;
+- absence: a payroll file waiting for the background import (emptied when imported);
 - allauth: the TOTP secret and the recovery-code seed of each authenticator.
 """
 
@@ -39,6 +40,7 @@ COLUMNS = (
     Column("whistleblowing.Attachment", "data_enc", binary=True),
     Column("whistleblowing.RetaliationCheck", "reported_justification_enc"),
     Column("whistleblowing.RetaliationCheck", "grounds_enc"),
+    Column("absence.ImportJob", "content", binary=True),
 )
 # allauth keeps its encrypted values inside a JSON column: (type, key in data).
 AUTHENTICATOR_SECRETS = (("totp", "secret"), ("recovery_codes", "seed"))
