@@ -50,6 +50,28 @@ def test_it_imports_units_people_and_managers(world):
     assert verify_chain().ok
 
 
+def test_new_people_are_created_in_bulk_and_audited_as_one_by_one(world, monkeypatch):
+    from tidsnok.org import services
+
+    monkeypatch.setattr(services, "CREATE_BATCH", 2)  # three people: two inserts
+    services.save_person(world.user("ada"), world.org, "P999", name="Enkelt Lagret", unit_id=world.units["SK"].pk,
+                         position="Lærer", start_date=date(2025, 8, 1))
+    one_by_one = AuditEvent.objects.get(action="person.created", object_id=str(Person.objects.get(
+        employee_number="P999").pk))
+
+    result = run(world, UNITS_CSV, PEOPLE_CSV)
+
+    assert result.ok, result.errors
+    assert sorted(result.summary["people"]["created"]) == ["P100", "P101", "P102"]
+    for number in ("P100", "P101", "P102"):
+        person = Person.objects.get(employee_number=number)
+        event = AuditEvent.objects.get(action="person.created", object_id=str(person.pk))
+        assert (event.object_type, event.actor_id, sorted(event.data)) == (
+            one_by_one.object_type, one_by_one.actor_id, sorted(one_by_one.data))
+        assert event.data == {"employee_number": number, "unit": person.unit_id}
+    assert verify_chain().ok
+
+
 def test_it_imports_a_people_file_alone_against_existing_units(world):
     people = "ansattnummer;navn;epost;enhet;stilling;startdato\nP200;Nina Ny;nina@test.no;SK;Lærer;01.08.2025\n".encode()
     result = run(world, people=people)

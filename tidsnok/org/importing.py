@@ -120,14 +120,21 @@ def _apply(actor, organisation, unit_rows, person_rows, existing) -> dict:
         person.employee_number: person
         for person in Person.objects.filter(organisation=organisation).only("employee_number", *services.PERSON_FIELDS)
     }
+    new = []
     for row in person_rows:
         values = {"unit_id": unit_ids[row.unit], **row.values}
         person = stored.get(row.employee_number)
-        if person is not None and all(getattr(person, name) == value for name, value in values.items()):
+        if person is None:
+            new.append((row.employee_number, values))
+            continue
+        if all(getattr(person, name) == value for name, value in values.items()):
             summary["people"]["unchanged"] += 1
             continue
         _person, changes = services.save_person(actor, organisation, row.employee_number, **values)
         _count(summary["people"], row.employee_number, changes)
+    # New people in bulk (the first file of a large organisation), each audited as one by one.
+    services.create_people(actor, organisation, new)
+    summary["people"]["created"].extend(number for number, _values in new)
 
     today = timezone.localdate()
     for row in unit_rows:

@@ -6,7 +6,7 @@ from datetime import date
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from tidsnok.audit.services import record
+from tidsnok.audit.services import record, record_many
 from tidsnok.org import scope
 from tidsnok.org.models import Organisation, Person, Role, RoleAssignment, Unit, User
 
@@ -90,6 +90,29 @@ def save_person(actor, organisation: Organisation, employee_number: str, **field
         # Names and e-mail addresses are personal data: the log says they changed, not to what.
         record(actor, "person.changed", person, {"employee_number": employee_number, "changed": sorted(changes)})
     return person, changes
+
+
+# New people per insert: bounded memory and statement size.
+CREATE_BATCH = 500
+
+
+@transaction.atomic
+def create_people(actor, organisation: Organisation, people: list[tuple[str, dict]]) -> list[Person]:
+    """Create new people (employee number, fields), each recorded as save_person records it.
+    For the first import of a large organisation: save_person costs two queries and an audit
+    write per person (2.6 ms; 50,000 people outlasted a web request), this an insert and one
+    chained audit write per 500. The caller knows the employee numbers are new."""
+    _require_admin(actor, organisation)
+    created = []
+    for start in range(0, len(people), CREATE_BATCH):
+        batch = [Person(organisation=organisation, employee_number=number, **fields)
+                 for number, fields in people[start:start + CREATE_BATCH]]
+        Person.objects.bulk_create(batch)
+        record_many({"actor": actor, "action": "person.created", "obj": person,
+                     "data": {"employee_number": person.employee_number, "unit": person.unit_id}}
+                    for person in batch)
+        created.extend(batch)
+    return created
 
 
 @transaction.atomic
