@@ -520,8 +520,8 @@ def import_page(request):
         outcome = importing.submit(request.user, person.organisation, upload.read(), upload.name)
         if isinstance(outcome, ImportJob):
             messages.success(request, _(
-                "The file has %(rows)d rows, too many to import while you wait. It is imported in the background, "
-                "usually within a few minutes: its result appears below.") % {"rows": outcome.rows})
+                "The file has %(rows)d rows, too many to import while you wait. It is imported in the background "
+                "(a large file can take several minutes): its result appears below.") % {"rows": outcome.rows})
             return redirect("absence:import")
         result = outcome
         if result.ok:
