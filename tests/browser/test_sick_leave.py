@@ -192,3 +192,24 @@ def test_the_statistics_and_import_pages_are_accessible(world, new_context):
     assert "Ingenting ble importert" in hr.get_by_role("alert").inner_text()
     assert not Episode.objects.exists()
     assert_accessible(hr)
+
+
+def test_hr_for_a_large_organisation_finds_the_employee_by_unit_and_name(world, new_context, monkeypatch):
+    monkeypatch.setattr("tidsnok.absence.views.PEOPLE_LIMIT", 3)
+    secret = enrol_totp(world.user("hanne"))
+    hr = log_in(new_context().new_page(), world.user("hanne"), secret)
+    hr.goto("/sykefravaer/ny/")
+    assert "for mange personer til å liste dem" in main_text(hr)
+    assert_accessible(hr)
+
+    hr.get_by_label("Enhet", exact=True).select_option(label="Hjemmetjenesten")
+    hr.get_by_label("Navn eller ansattnummer").fill("emil")
+    hr.get_by_role("button", name="Vis personer").click()
+    hr.wait_for_url("**/sykefravaer/ny/?*")
+    assert_accessible(hr)
+    hr.get_by_label("Ansatt:", exact=True).select_option(label="Emil Ansatt, Hjemmetjenesten")
+    hr.get_by_label("Første fraværsdag").fill((timezone.localdate() - timedelta(days=2)).isoformat())
+    hr.get_by_label("Egenmelding", exact=True).check()
+    hr.get_by_role("button", name="Registrer", exact=True).click()
+    hr.wait_for_url("**/sykefravaer/")
+    assert Episode.objects.get().person == world.emil
