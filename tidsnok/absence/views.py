@@ -31,12 +31,12 @@ from tidsnok.absence import forms, importing, services, statistics
 from tidsnok.absence.models import DialogueMeeting, Episode, FollowUpPlan, ImportJob, RecurrenceFlag
 from tidsnok.access.policy import AccessDenied, can, get_visible_or_404, visible
 from tidsnok.audit.services import record_access
-from tidsnok.cases.models import Case, Deadline, DeadlineStatus, Factor, Kind, PartyRole
+from tidsnok.cases.models import Case, Deadline, DeadlineStatus, Factor, Kind
 from tidsnok.cases.services import mark_not_required
 from tidsnok.deadlines.rules import explain_text
 from tidsnok.org import scope
-from tidsnok.org.search import people_matching
 from tidsnok.org.models import Person, Unit
+from tidsnok.org.search import asked, people_matching
 from tidsnok.versioning import StaleVersion
 
 PAGE_SIZE = 50
@@ -142,9 +142,9 @@ def episode_new(request):
     if not _may_register(request.user):
         raise Http404
     me = scope.person_of(request.user)
-    asked = request.POST if request.method == "POST" else request.GET
-    search = asked.get("sok", "").strip()[:100]
-    people, listed, units, unit, too_many = _episode_people(request.user, asked.get("enhet"), search)
+    params = request.POST if request.method == "POST" else request.GET
+    search = asked(params)
+    people, listed, units, unit, too_many = _episode_people(request.user, params.get("enhet"), search)
     factors = Factor.objects.filter(organisation_id=me.organisation_id, active=True)
     form = forms.EpisodeForm(
         request.POST or None, people=people, factors=factors, lang=_lang(),

@@ -72,8 +72,8 @@ from tidsnok.cases.models import (
 from tidsnok.cases.policy import HANDLER_ACTIONS
 from tidsnok.deadlines.calendar import normalise_lang
 from tidsnok.org import scope
-from tidsnok.org.search import people_matching
 from tidsnok.org.models import Person, Role, RoleAssignment, Unit
+from tidsnok.org.search import asked, people_matching
 from tidsnok.versioning import StaleVersion
 
 PAGE_SIZE = 25
@@ -285,7 +285,7 @@ def case_new(request):
     by_id = {u.pk: u for u in units}
     wanted = request.POST.get("unit") if request.method == "POST" else request.GET.get("enhet")
     unit = by_id.get(int(wanted)) if wanted and str(wanted).isdigit() and int(wanted) in by_id else units[0]
-    search = (request.POST if request.method == "POST" else request.GET).get("sok", "").strip()[:200]
+    search = asked(request.POST if request.method == "POST" else request.GET)
     people, too_many = _people_in(user, unit, search)
     person = scope.person_of(user)
     factors = list(Factor.objects.filter(organisation_id=person.organisation_id, active=True))

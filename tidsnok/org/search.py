@@ -3,17 +3,23 @@
 
 from django.db.models import Q
 
+MAX_LENGTH = 200
 MAX_TERMS = 10
+
+
+def asked(params) -> str:
+    """The search as typed in the form's `sok` field (GET or POST)."""
+    return params.get("sok", "").strip()[:MAX_LENGTH]
 
 
 def terms(text: str) -> list[str]:
     return [term.strip() for term in (text or "").split(",") if term.strip()][:MAX_TERMS]
 
 
-def people_matching(text: str, prefix: str = "") -> Q:
+def people_matching(text: str) -> Q:
     """Q for Person rows whose name contains one of the terms, or whose employee number is one.
     Empty text matches everyone."""
     condition = Q()
     for term in terms(text):
-        condition |= Q(**{f"{prefix}name__icontains": term}) | Q(**{f"{prefix}employee_number": term})
+        condition |= Q(name__icontains=term) | Q(employee_number=term)
     return condition

@@ -39,8 +39,8 @@ from tidsnok.audit.services import record_access
 from tidsnok.cases.models import Case, Deadline, DeadlineStatus, Entry, EntryKind, Handler, Kind
 from tidsnok.deadlines.calendar import normalise_lang
 from tidsnok.org import scope
-from tidsnok.org.search import people_matching
 from tidsnok.org.models import Organisation, Person
+from tidsnok.org.search import asked, people_matching
 from tidsnok.versioning import StaleVersion
 from tidsnok.whistleblowing import attachments as files
 from tidsnok.whistleblowing import retaliation, services
@@ -800,7 +800,7 @@ def _settings_page(request, organisation, *, settings_form=None, handler_form=No
     current = services.settings_of(organisation.pk)
     designated = list(DesignatedHandler.objects.filter(organisation=organisation).select_related("person", "person__unit")
                       .order_by("person__name"))
-    search = request.GET.get("sok", "").strip()[:100]
+    search = asked(request.GET)
     # Never a list cut off at some length: in a large organisation the person is found by name.
     candidates = list(
         visible(request.user, Person).exclude(pk__in=[d.person_id for d in designated])
