@@ -8,7 +8,7 @@ import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
-from tidsnok.absence import importing
+from tidsnok.absence import importing, services
 from tidsnok.absence.models import Episode, ImportJob
 from tidsnok.audit.models import AuditEvent
 from tidsnok.notify.sweep import run_round
@@ -145,3 +145,21 @@ def test_a_waiting_file_is_re_encrypted_by_key_rotation_and_imports_under_the_ne
         assert importing.run_queued_import("sweep-a") == 1
     assert ImportJob.objects.get().status == ImportJob.Status.DONE
     assert Episode.objects.count() == 2
+
+
+def test_an_unexpected_error_fails_the_job_and_writes_nothing(world, hanne, monkeypatch):
+    upload(hanne, GOOD)
+
+    written = []
+
+    def broken(*args, **kwargs):
+        written.append(services.register_episode(world.user("hanne"), person=world.emil, start=date(2026, 11, 2),
+                                                 end=date(2026, 11, 3), certified="self"))
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(importing, "import_episodes", broken)
+    assert importing.run_queued_import("sweep-a") == 1
+    job = ImportJob.objects.get()
+    assert job.status == ImportJob.Status.FAILED and bytes(job.content) == b""
+    assert "uventet feil" in job.result["errors"][0][2]
+    assert written and not Episode.objects.exists()  # written, then rolled back

@@ -273,23 +273,10 @@ def run_queued_import(worker: str = "") -> int:
 
 def _run(job: ImportJob) -> None:
     user = job.uploaded_by
-    # Its problems are worded for the person who will read them.
-    with translation.override(getattr(user, "language", "") or settings.LANGUAGE_CODE):
-        try:
-            result = import_episodes(user, job.organisation, crypto.decrypt_bytes(bytes(job.content)), job.filename)
-        except AccessDenied:
-            result = ImportResult(errors=[RowError(FILE, None, "", _(
-                "The person who uploaded the file may no longer import absence. Nothing was imported."))])
-        except InvalidToken:
-            result = ImportResult(errors=[RowError(FILE, None, "", _(
-                "The file can no longer be read (the encryption keys changed). Nothing was imported: upload it "
-                "again."))])
-        except Exception:
-            log.exception("absence import job %s failed", job.pk)
-            result = ImportResult(errors=[RowError(FILE, None, "", _(
-                "The import stopped on an unexpected error. Nothing was imported: try again, or tell the "
-                "administrator."))])
-    with transaction.atomic():
+    # The episodes and the job's result are committed together: a worker that dies between
+    # them leaves neither, and the job waits again. Problems are worded for the uploader.
+    with transaction.atomic(), translation.override(getattr(user, "language", "") or settings.LANGUAGE_CODE):
+        result = _attempt(job, user)
         job.status = ImportJob.Status.DONE if result.ok else ImportJob.Status.FAILED
         job.result = ({"summary": {k: result.summary[k] for k in ("created", "changed", "unchanged")}} if result.ok
                       else {"errors": [[e.line, e.column, e.reason] for e in result.errors[:JOB_ERRORS_KEPT]],
@@ -300,6 +287,23 @@ def _run(job: ImportJob) -> None:
         if not result.ok:
             record(user, "absence.import_failed", job.organisation,
                    {"job": job.pk, "problems": len(result.errors), "sha256": job.sha256})
+
+
+def _attempt(job: ImportJob, user) -> ImportResult:
+    """The import in a savepoint: whatever fails inside it, the job's own row can still be written."""
+    try:
+        with transaction.atomic():
+            return import_episodes(user, job.organisation, crypto.decrypt_bytes(bytes(job.content)), job.filename)
+    except AccessDenied:
+        reason = _("The person who uploaded the file may no longer import absence. Nothing was imported.")
+    except InvalidToken:
+        reason = _("The file can no longer be read (the encryption keys changed). Nothing was imported: upload it "
+                   "again.")
+    except Exception:
+        log.exception("absence import job %s failed", job.pk)
+        reason = _("The import stopped on an unexpected error. Nothing was imported: try again, or tell the "
+                   "administrator.")
+    return ImportResult(errors=[RowError(FILE, None, "", reason)])
 
 
 def import_episodes(actor, organisation, data: bytes, filename: str = "") -> ImportResult:
