@@ -17,6 +17,7 @@ def _next_request():
 
 @pytest.mark.django_db(transaction=True)
 def test_a_worker_reuses_its_connection_for_the_next_request():
+    connection.close()  # a fresh one: the suite's may be older than DB_CONN_MAX_AGE already
     Person.objects.count()
     first = connection.connection
 
@@ -29,6 +30,7 @@ def test_a_worker_reuses_its_connection_for_the_next_request():
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite has no server to drop a connection")
 def test_a_worker_reconnects_when_postgresql_dropped_its_idle_connection():
+    connection.close()
     Person.objects.count()
     dropped = connection.connection.info.backend_pid
     other = connections.create_connection("default")
