@@ -119,9 +119,10 @@ def _episode_people(user, wanted_unit, search):
     by name or employee number, like a new case."""
     me = scope.person_of(user)
     people = visible(user, Person).exclude(pk=me.pk if me else None)
-    listed = list(people.select_related("unit").order_by("name", "pk")[: PEOPLE_LIMIT + 1])
-    if len(listed) <= PEOPLE_LIMIT:
-        return people, listed, [], None, False
+    # Counted before anything is sorted or built: HR's 50,000 names would be sorted only to learn
+    # that they are too many.
+    if len(people.order_by().values_list("pk", flat=True)[: PEOPLE_LIMIT + 1]) <= PEOPLE_LIMIT:
+        return people, list(people.select_related("unit").order_by("name", "pk")), [], None, False
     units = _registrable_units(user)
     if not units:
         return people, [], [], None, True
@@ -131,10 +132,9 @@ def _episode_people(user, wanted_unit, search):
     rows = people.filter(unit__path__startswith=unit.path)
     if search:
         rows = rows.filter(people_matching(search))
-    listed = list(rows.select_related("unit").order_by("unit__path", "name", "pk")[: PEOPLE_LIMIT + 1])
-    if len(listed) > PEOPLE_LIMIT:
+    if len(rows.order_by().values_list("pk", flat=True)[: PEOPLE_LIMIT + 1]) > PEOPLE_LIMIT:
         return people, [], units, unit, True
-    return people, listed, units, unit, False
+    return people, list(rows.select_related("unit").order_by("unit__path", "name", "pk")), units, unit, False
 
 
 @login_required

@@ -260,16 +260,17 @@ def _people_in(user, unit: Unit, search: str = "") -> tuple[PersonChoices, bool]
     too many to list."""
     me = scope.person_of(user)
     today = _today()
-    rows = list(
+    people = (
         visible(user, Person)
         .filter(unit__path__startswith=unit.path)
         .filter(Q(end_date__isnull=True) | Q(end_date__gte=today))
         .filter(people_matching(search))
         .exclude(pk=me.pk if me else None)
-        .select_related("unit").order_by("unit__path", "name", "pk")[: PEOPLE_LIMIT + 1]
     )
-    if len(rows) > PEOPLE_LIMIT:
+    # Counted before sorting: the whole organisation's unit would sort 50,000 names to say "too many".
+    if len(people.order_by().values_list("pk", flat=True)[: PEOPLE_LIMIT + 1]) > PEOPLE_LIMIT:
         return PersonChoices([]), True
+    rows = people.select_related("unit").order_by("unit__path", "name", "pk")
     return PersonChoices((p, f"{p.name}, {p.unit.name}") for p in rows), False
 
 
