@@ -93,3 +93,16 @@ def test_an_overlap_with_an_episode_already_registered_is_reported(world):
 def test_a_manager_cannot_import(world):
     with pytest.raises(AccessDenied):
         import_episodes(world.user("marte"), world.org, GOOD)
+
+
+def test_hr_s_own_absence_in_the_file_is_a_line_to_fix_not_a_failed_import(world):
+    own = GOOD + f"{world.hanne.employee_number};A-9;02.11.2026;03.11.2026;;egenmelding;\n".encode()
+    result = import_episodes(world.user("hanne"), world.org, own)
+    assert not result.ok
+    assert [(e.line, e.column) for e in result.errors] == [(5, "employee_number")]
+    assert "bare en administrator" in result.errors[0].reason
+    assert not Episode.objects.exists()
+
+    result = import_episodes(world.user("ada"), world.org, own)  # an administrator may
+    assert result.ok, result.errors
+    assert Episode.objects.filter(person=world.hanne).exists()

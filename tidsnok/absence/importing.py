@@ -181,6 +181,17 @@ def _check_against_database(rows: list[AbsenceRow], organisation_id: int) -> tup
     return people, errors
 
 
+def _own_absence(actor, rows: list[AbsenceRow], people: dict) -> list[RowError]:
+    """Nobody but an administrator registers her own absence (absence.services), and an HR
+    adviser's payroll file holds her own: say so for the line, instead of failing the import."""
+    me = scope.person_of(actor)
+    if me is None or scope.is_admin(actor):
+        return []
+    return [RowError(FILE, row.line, "employee_number", _(
+        "This is your own absence, which only an administrator may import. Remove the line, or ask an "
+        "administrator to import the file.")) for row in rows if people.get(row.employee_number) == me]
+
+
 @dataclass(frozen=True)
 class Existing:
     """An episode already in the database, with what an import row is compared to."""
@@ -312,7 +323,7 @@ def import_episodes(actor, organisation, data: bytes, filename: str = "") -> Imp
         raise AccessDenied("import_absence")
     rows, errors = parse(data)
     people, more = _check_against_database(rows, organisation.pk)
-    errors += more
+    errors += more + _own_absence(actor, rows, people)
     if errors:
         return ImportResult(errors=sorted(errors, key=RowError.sort_key))
     created, changed, unchanged = [], [], 0
