@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 from tidsnok import crypto
 from tidsnok.absence import services
 from tidsnok.absence.models import Certification, Episode, GradePeriod, ImportJob, WorkRelated
+from tidsnok.absence.policy import may_import
 from tidsnok.access.policy import AccessDenied
 from tidsnok.audit.services import record
 from tidsnok.org import scope
@@ -233,10 +234,6 @@ class ExistingEpisodes:
         if row.external_id:
             return self.by_external_id.get(row.external_id)
         return self.by_person_start.get((person.pk, row.start))
-
-
-def may_import(actor) -> bool:
-    return (scope.is_hr(actor) and scope.hr_scope(actor) == scope.ALL) or scope.is_admin(actor)
 
 
 def submit(actor, organisation, data: bytes, filename: str = "") -> "ImportResult | ImportJob":

@@ -46,13 +46,15 @@ def flags_visible(user, action="view"):
     ).exclude(person=person)
 
 
+def may_import(user) -> bool:
+    """Importing absence from payroll: an administrator, or HR for the whole organisation."""
+    return scope.is_admin(user) or scope.hr_scope(user) == scope.ALL
+
+
 def import_jobs_visible(user, action="view"):
-    """The organisation's queued imports: for whoever may import (an administrator, HR for the
-    whole organisation)."""
+    """The organisation's queued imports: for whoever may import."""
     person = scope.person_of(user)
-    if person is None or action != "view":
-        return ImportJob.objects.none()
-    if not (scope.is_admin(user) or scope.hr_scope(user) == scope.ALL):
+    if person is None or action != "view" or not may_import(user):
         return ImportJob.objects.none()
     return ImportJob.objects.filter(organisation_id=person.organisation_id)
 

@@ -29,6 +29,7 @@ from django.views.decorators.http import require_POST
 
 from tidsnok.absence import forms, importing, services, statistics
 from tidsnok.absence.models import DialogueMeeting, Episode, FollowUpPlan, ImportJob, RecurrenceFlag
+from tidsnok.absence.policy import may_import
 from tidsnok.access.policy import AccessDenied, can, get_visible_or_404, visible
 from tidsnok.audit.services import record_access
 from tidsnok.cases.models import Case, Deadline, DeadlineStatus, Factor, Kind
@@ -36,7 +37,7 @@ from tidsnok.cases.services import mark_not_required
 from tidsnok.deadlines.rules import explain_text
 from tidsnok.org import scope
 from tidsnok.org.models import Person, Unit
-from tidsnok.org.search import asked, people_matching
+from tidsnok.org.search import asked, more_than, people_matching
 from tidsnok.versioning import StaleVersion
 
 PAGE_SIZE = 50
@@ -97,7 +98,7 @@ def episode_list(request):
     return render(request, "absence/list.html", {
         "episodes": page[:PAGE_SIZE], "older": older, "status": status, "flags": flags,
         "may_register": _may_register(request.user), "flag_form": forms.FlagHandledForm(),
-        "may_import": scope.is_admin(request.user) or scope.hr_scope(request.user) == scope.ALL,
+        "may_import": may_import(request.user),
     })
 
 
@@ -119,9 +120,7 @@ def _episode_people(user, wanted_unit, search):
     by name or employee number, like a new case."""
     me = scope.person_of(user)
     people = visible(user, Person).exclude(pk=me.pk if me else None)
-    # Counted before anything is sorted or built: HR's 50,000 names would be sorted only to learn
-    # that they are too many.
-    if len(people.order_by().values_list("pk", flat=True)[: PEOPLE_LIMIT + 1]) <= PEOPLE_LIMIT:
+    if not more_than(people, PEOPLE_LIMIT):
         return people, list(people.select_related("unit").order_by("name", "pk")), [], None, False
     units = _registrable_units(user)
     if not units:
@@ -132,7 +131,7 @@ def _episode_people(user, wanted_unit, search):
     rows = people.filter(unit__path__startswith=unit.path)
     if search:
         rows = rows.filter(people_matching(search))
-    if len(rows.order_by().values_list("pk", flat=True)[: PEOPLE_LIMIT + 1]) > PEOPLE_LIMIT:
+    if more_than(rows, PEOPLE_LIMIT):
         return people, [], units, unit, True
     return people, list(rows.select_related("unit").order_by("unit__path", "name", "pk")), units, unit, False
 
@@ -510,7 +509,7 @@ def statistics_page(request):
 
 @login_required
 def import_page(request):
-    if not (scope.is_admin(request.user) or scope.hr_scope(request.user) == scope.ALL):
+    if not may_import(request.user):
         raise Http404
     person = scope.person_of(request.user)
     form = forms.ImportForm(request.POST or None, request.FILES or None)

@@ -73,7 +73,7 @@ from tidsnok.cases.policy import HANDLER_ACTIONS
 from tidsnok.deadlines.calendar import normalise_lang
 from tidsnok.org import scope
 from tidsnok.org.models import Person, Role, RoleAssignment, Unit
-from tidsnok.org.search import asked, people_matching
+from tidsnok.org.search import asked, more_than, people_matching
 from tidsnok.versioning import StaleVersion
 
 PAGE_SIZE = 25
@@ -267,8 +267,7 @@ def _people_in(user, unit: Unit, search: str = "") -> tuple[PersonChoices, bool]
         .filter(people_matching(search))
         .exclude(pk=me.pk if me else None)
     )
-    # Counted before sorting: the whole organisation's unit would sort 50,000 names to say "too many".
-    if len(people.order_by().values_list("pk", flat=True)[: PEOPLE_LIMIT + 1]) > PEOPLE_LIMIT:
+    if more_than(people, PEOPLE_LIMIT):
         return PersonChoices([]), True
     rows = people.select_related("unit").order_by("unit__path", "name", "pk")
     return PersonChoices((p, f"{p.name}, {p.unit.name}") for p in rows), False

@@ -16,6 +16,12 @@ def terms(text: str) -> list[str]:
     return [term.strip() for term in (text or "").split(",") if term.strip()][:MAX_TERMS]
 
 
+def more_than(people, limit: int) -> bool:
+    """Whether the query has more than `limit` rows, counted before anything is sorted or built:
+    HR's 50,000 names would otherwise be sorted only to learn that they are too many."""
+    return len(people.order_by().values_list("pk", flat=True)[: limit + 1]) > limit
+
+
 def people_matching(text: str) -> Q:
     """Q for Person rows whose name contains one of the terms, or whose employee number is one.
     Empty text matches everyone."""
