@@ -3,6 +3,7 @@ from datetime import date
 import pytest
 import time_machine
 
+from tidsnok.absence import importing
 from tidsnok.absence.importing import import_episodes
 from tidsnok.absence.models import Episode
 from tidsnok.access.policy import AccessDenied
@@ -106,3 +107,40 @@ def test_hr_s_own_absence_in_the_file_is_a_line_to_fix_not_a_failed_import(world
     result = import_episodes(world.user("ada"), world.org, own)  # an administrator may
     assert result.ok, result.errors
     assert Episode.objects.filter(person=world.hanne).exists()
+
+
+MIXED = (
+    "ansattnummer;fravaers_id;fra;til;grad;type;arbeidsrelatert\n"
+    "T004;A-1;02.11.2026;04.11.2026;;egenmelding;\n"
+    "T005;;09.11.2026;11.11.2026;;egenmelding;\n"
+    "T007;A-3;16.11.2026;20.11.2026;;egenmelding;\n"
+    "T008;;23.11.2026;25.11.2026;;egenmelding;\n"
+).encode()
+
+
+def test_a_re_import_finds_every_episode_by_payroll_id_or_by_person_and_first_day(world, monkeypatch):
+    # One key per query: the rows are looked up in several rounds, as a file of 50,000 rows is.
+    monkeypatch.setattr(importing, "KEYS_PER_QUERY", 1)
+    assert import_episodes(world.user("ada"), world.org, MIXED).summary["created"] == 4
+
+    result = import_episodes(world.user("ada"), world.org, MIXED)
+    assert (result.summary["created"], result.summary["changed"], result.summary["unchanged"]) == (0, 0, 4)
+
+    graded = MIXED.replace(b"T008;;23.11.2026;25.11.2026;;", b"T008;;23.11.2026;25.11.2026;40;")
+    result = import_episodes(world.user("ada"), world.org, graded)
+    assert (result.summary["created"], result.summary["changed"]) == (0, 1)
+    assert list(Episode.objects.get(person=world.kim).grades.values_list("grade", flat=True)) == [40]
+
+
+def test_an_import_reads_only_the_episodes_its_rows_can_match(world):
+    import_episodes(world.user("ada"), world.org, MIXED)
+    rows, errors = importing.parse(
+        b"ansattnummer;fravaers_id;fra;til;grad;type\n"
+        b"T004;A-1;02.11.2026;04.11.2026;;egenmelding\n"
+        b"T005;;09.11.2026;11.11.2026;;egenmelding\n"
+    )
+    assert not errors
+    people = {"T004": world.emil, "T005": world.ella}
+    existing = importing.ExistingEpisodes.read(world.org.pk, rows, people)
+    assert set(existing.by_external_id) == {"A-1"}
+    assert list(existing.by_person_start) == [(people["T005"].pk, date(2026, 11, 9))]

@@ -205,24 +205,42 @@ class Existing:
     grade: int | None  # the latest grade
 
 
+# Keys per query when reading what a file may match: well under the limit on bound
+# variables of any SQLite build (32,766 on many), with a file of 50,000 rows.
+KEYS_PER_QUERY = 2000
+
+
+def _chunks(keys: list) -> list[list]:
+    return [keys[start:start + KEYS_PER_QUERY] for start in range(0, len(keys), KEYS_PER_QUERY)]
+
+
 @dataclass
 class ExistingEpisodes:
-    """The organisation's episodes, read once per import: by payroll id, and by
+    """The episodes a file's rows may match, read once per import: by payroll id, and by
     (person, first day) for those without one."""
 
     by_external_id: dict[str, Existing] = field(default_factory=dict)
     by_person_start: dict[tuple[int, date], Existing] = field(default_factory=dict)
 
     @classmethod
-    def read(cls, organisation_id: int) -> "ExistingEpisodes":
+    def read(cls, organisation_id: int, rows: list[AbsenceRow], people: dict[str, Person]) -> "ExistingEpisodes":
+        """Only what `find` can return for these rows: reading all of the organisation's episodes
+        cost a large employer 10 s per import (291,000 episodes), even for a file of one row."""
+        columns = ("pk", "external_id", "person_id", "start", "end", "certified", "work_related")
+        episodes = Episode.objects.filter(organisation_id=organisation_id).order_by()
+        found = []
+        # The excluded blank id lets the database use the payroll id's (partial) unique index.
+        for chunk in _chunks(sorted({row.external_id for row in rows if row.external_id})):
+            found += episodes.filter(external_id__in=chunk).exclude(external_id="").values_list(*columns)
+        for chunk in _chunks(sorted({people[row.employee_number].pk for row in rows if not row.external_id})):
+            found += episodes.filter(person_id__in=chunk, external_id="").values_list(*columns)
         latest_grade: dict[int, int] = {}
-        grades = GradePeriod.objects.filter(episode__organisation_id=organisation_id).order_by("episode_id", "from_date")
-        for episode_id, grade in grades.values_list("episode_id", "grade"):
-            latest_grade[episode_id] = grade  # the latest from_date wins
+        for chunk in _chunks(sorted(pk for pk, *_rest in found)):
+            grades = GradePeriod.objects.filter(episode_id__in=chunk).order_by("episode_id", "from_date")
+            for episode_id, grade in grades.values_list("episode_id", "grade"):
+                latest_grade[episode_id] = grade  # the latest from_date wins
         index = cls()
-        rows = Episode.objects.filter(organisation_id=organisation_id).values_list(
-            "pk", "external_id", "person_id", "start", "end", "certified", "work_related")
-        for pk, external_id, person_id, start, end, certified, work_related in rows:
+        for pk, external_id, person_id, start, end, certified, work_related in found:
             item = Existing(pk, start, end, certified, work_related, latest_grade.get(pk))
             if external_id:
                 index.by_external_id[external_id] = item
@@ -327,7 +345,7 @@ def import_episodes(actor, organisation, data: bytes, filename: str = "") -> Imp
     with transaction.atomic(), services.one_run():
         # Read once: no row of a file can match an episode another row creates
         # (the keys in a file are unique), so this is what each row would find.
-        existing = ExistingEpisodes.read(organisation.pk)
+        existing = ExistingEpisodes.read(organisation.pk, rows, people)
         for row in sorted(rows, key=lambda r: (r.employee_number, r.start)):
             try:
                 outcome = _apply(actor, row, people[row.employee_number], existing)
