@@ -72,6 +72,49 @@ def test_new_people_are_created_in_bulk_and_audited_as_one_by_one(world, monkeyp
     assert verify_chain().ok
 
 
+def test_new_units_are_created_in_bulk_and_audited_as_one_by_one(world, monkeypatch):
+    from tidsnok.org import services
+
+    monkeypatch.setattr(services, "CREATE_BATCH", 1)
+    services.save_unit(world.user("ada"), world.org, "ENK", "Enkelt lagret", world.units["SK"])
+    one_by_one = AuditEvent.objects.get(action="unit.created", object_id=str(Unit.objects.get(code="ENK").pk))
+
+    result = run(world, UNITS_CSV, PEOPLE_CSV)
+
+    assert result.ok, result.errors
+    assert result.summary["units"]["created"] == ["BHG", "BHG1"]
+    for code, parent in (("BHG", "ROOT"), ("BHG1", "BHG")):
+        unit = Unit.objects.get(code=code)
+        event = AuditEvent.objects.get(action="unit.created", object_id=str(unit.pk))
+        assert (event.object_type, event.actor_id, sorted(event.data)) == (
+            one_by_one.object_type, one_by_one.actor_id, sorted(one_by_one.data))
+        assert event.data == {"code": code, "parent": parent}
+    assert verify_chain().ok
+
+
+def test_a_stored_unit_moved_below_a_new_one_keeps_the_tree_s_paths_whole(world):
+    # New OMS under ROOT; the stored HJ (with Marte's people) moves below it; new HJ2 below HJ.
+    units = """kode;navn;overordnet
+HJ2;Hjemmetjenesten sone 2;HJ
+HJ;Hjemmetjenesten;OMS
+OMS;Omsorg;ROOT
+""".encode()
+    result = run(world, units)
+
+    assert result.ok, result.errors
+    assert sorted(result.summary["units"]["created"]) == ["HJ2", "OMS"]
+    assert result.summary["units"]["changed"] == {"HJ": ["parent"]}
+    for unit in Unit.objects.select_related("parent"):
+        assert (unit.path, unit.depth) == (unit.compute_path(), unit.compute_path().count("/") - 2), unit.code
+    below_oms = Unit.objects.filter(path__startswith=Unit.objects.get(code="OMS").path)
+    assert sorted(below_oms.values_list("code", flat=True)) == ["HJ", "HJ2", "OMS"]
+    # Scopes follow the paths: Marte's reaches the new unit below hers, Helga's (HEL) no longer HJ.
+    hj, hj2 = Unit.objects.get(code="HJ"), Unit.objects.get(code="HJ2")
+    assert {hj.pk, hj2.pk} <= set(scope.managed_unit_ids(world.user("marte")))
+    assert hj.pk not in set(scope.managed_unit_ids(world.user("helga")))
+    assert verify_chain().ok
+
+
 def test_it_imports_a_people_file_alone_against_existing_units(world):
     people = "ansattnummer;navn;epost;enhet;stilling;startdato\nP200;Nina Ny;nina@test.no;SK;Lærer;01.08.2025\n".encode()
     result = run(world, people=people)

@@ -104,9 +104,17 @@ def _apply(actor, organisation, unit_rows, person_rows, existing) -> dict:
     # of 50,000 unchanged people then costs a few queries, not 150,000. Every
     # change still goes through the service, with its access check and audit event.
     unit_names = dict(Unit.objects.filter(organisation=organisation).values_list("code", "name"))
-    for row in importer.parents_first(unit_rows, existing):
-        if row.code in unit_names and unit_names[row.code] == row.name \
-                and existing.unit_parents[row.code] == (row.parent or None):
+    ordered = importer.parents_first(unit_rows, existing)
+    # New units first and in bulk (the first file of a large organisation), each audited as one
+    # by one; a stored unit then moved below a new one finds it. Moving a unit moves the paths
+    # of everything below it, new units included.
+    new_units = [(row.code, row.name, row.parent or None) for row in ordered if row.code not in unit_names]
+    services.create_units(actor, organisation, new_units)
+    summary["units"]["created"].extend(code for code, _name, _parent in new_units)
+    for row in ordered:
+        if row.code not in unit_names:
+            continue
+        if unit_names[row.code] == row.name and existing.unit_parents[row.code] == (row.parent or None):
             summary["units"]["unchanged"] += 1
             continue
         # Fetched fresh: an earlier row may have moved the parent, and

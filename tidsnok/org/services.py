@@ -67,6 +67,43 @@ def save_unit(actor, organisation: Organisation, code: str, name: str, parent: U
     return unit, changes
 
 
+# New units or people per insert: bounded memory and statement size.
+CREATE_BATCH = 500
+
+
+@transaction.atomic
+def create_units(actor, organisation: Organisation, units: list[tuple[str, str, str | None]]) -> list[Unit]:
+    """Create new units (code, name, parent's code), each recorded as save_unit records it. A
+    parent is an existing unit or one earlier in the list. For the first import of a large
+    organisation: save_unit costs about 4.5 ms a unit (2,686 units in 12 s), this an insert and
+    a path update per level of the tree. The caller knows the codes are new."""
+    _require_admin(actor, organisation)
+    parent_codes = {parent for _code, _name, parent in units if parent}
+    known = {unit.code: unit for unit in Unit.objects.filter(organisation=organisation, code__in=parent_codes)}
+    pending, created = list(units), []
+    while pending:
+        # A unit's path holds its own id, so each level is inserted before its paths are set.
+        level = [row for row in pending if row[2] is None or row[2] in known]
+        if not level:
+            raise ValueError("a parent is neither stored nor in the list")
+        batch = [Unit(organisation=organisation, code=code, name=name, parent=known.get(parent) if parent else None)
+                 for code, name, parent in level]
+        for start in range(0, len(batch), CREATE_BATCH):
+            Unit.objects.bulk_create(batch[start:start + CREATE_BATCH])
+        record_many({"actor": actor, "action": "unit.created", "obj": unit,
+                     "data": {"code": unit.code, "parent": unit.parent.code if unit.parent_id else None}}
+                    for unit in batch)
+        for unit in batch:
+            unit.path = unit.compute_path()
+            unit.depth = unit.path.count("/") - 2
+        Unit.objects.bulk_update(batch, ["path", "depth"], batch_size=CREATE_BATCH)
+        known.update((unit.code, unit) for unit in batch)
+        taken = {row[0] for row in level}
+        pending = [row for row in pending if row[0] not in taken]
+        created.extend(batch)
+    return created
+
+
 PERSON_FIELDS = ("name", "email", "unit_id", "position", "position_percent", "start_date", "end_date")
 
 
@@ -90,10 +127,6 @@ def save_person(actor, organisation: Organisation, employee_number: str, **field
         # Names and e-mail addresses are personal data: the log says they changed, not to what.
         record(actor, "person.changed", person, {"employee_number": employee_number, "changed": sorted(changes)})
     return person, changes
-
-
-# New people per insert: bounded memory and statement size.
-CREATE_BATCH = 500
 
 
 @transaction.atomic
