@@ -172,6 +172,18 @@ def test_a_changed_file_updates_and_records_what_changed(world):
     assert Person.objects.get(employee_number="P101").unit.code == "BHG"
 
 
+def test_a_changed_file_read_a_person_a_query_updates_only_who_changed(world, monkeypatch):
+    from tidsnok.org import importing
+
+    run(world, UNITS_CSV, PEOPLE_CSV)
+    monkeypatch.setattr(importing, "NUMBERS_PER_QUERY", 1)  # the file's people, one per query
+    result = run(world, UNITS_CHANGED_CSV, PEOPLE_CHANGED_CSV)
+
+    assert result.ok, result.errors
+    assert result.summary["people"]["changed"] == {"P101": ["position_percent", "unit"], "P102": ["name"]}
+    assert result.summary["people"]["unchanged"] == 1 and result.summary["people"]["created"] == []
+
+
 def test_people_and_units_missing_from_a_reimport_are_kept(world):
     run(world, UNITS_CSV, PEOPLE_CSV)
     result = run(world, people=b"employee_number,name,email,unit,position,start_date\n"

@@ -76,7 +76,7 @@ def snapshot(organisation: Organisation) -> importer.Existing:
     return importer.Existing(
         unit_parents=dict(Unit.objects.filter(organisation=organisation).values_list("code", "parent__code")),
         employee_numbers=frozenset(
-            Person.objects.filter(organisation=organisation).values_list("employee_number", flat=True)
+            Person.objects.filter(organisation=organisation).order_by().values_list("employee_number", flat=True)
         ),
     )
 
@@ -96,6 +96,11 @@ def _empty_summary() -> dict:
         "people": {"created": [], "changed": {}, "unchanged": 0},
         "managers": {"changed": []},
     }
+
+
+# Employee numbers per query when reading the file's people: under the bound-variable limit
+# of any SQLite build, with a file of 50,000 people.
+NUMBERS_PER_QUERY = 2000
 
 
 def _apply(actor, organisation, unit_rows, person_rows, existing) -> dict:
@@ -124,10 +129,16 @@ def _apply(actor, organisation, unit_rows, person_rows, existing) -> dict:
         _count(summary["units"], row.code, changes)
 
     unit_ids = dict(Unit.objects.filter(organisation=organisation).values_list("code", "pk"))
-    stored = {
-        person.employee_number: person
-        for person in Person.objects.filter(organisation=organisation).only("employee_number", *services.PERSON_FIELDS)
-    }
+    # Only the people in the file: a one-line file read all 50,453 people of a large employer (1.1 s).
+    stored = {}
+    numbers = sorted({row.employee_number for row in person_rows} & existing.employee_numbers)
+    for start in range(0, len(numbers), NUMBERS_PER_QUERY):
+        chunk = numbers[start:start + NUMBERS_PER_QUERY]
+        stored.update(
+            (person.employee_number, person)
+            for person in Person.objects.filter(organisation=organisation, employee_number__in=chunk)
+            .only("employee_number", *services.PERSON_FIELDS).order_by()
+        )
     new = []
     for row in person_rows:
         values = {"unit_id": unit_ids[row.unit], **row.values}
