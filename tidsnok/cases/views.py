@@ -646,8 +646,10 @@ def _handler_candidates(user, case, page: CasePage) -> PersonChoices:
         role__in=[Role.MANAGER, Role.DEPUTY, Role.HR]
     ).filter(Q(unit__isnull=True) | Q(unit_id__in=ancestors))
     taken = {h.person_id for h in page.handler_rows} | {e.person_id for e in page.exclusion_rows}
+    # From the role holders to the people: the other way round walked all 50,453 people of a
+    # large employer, for HR, to find the few dozen who hold such a role.
     people = (
-        visible(user, Person).filter(Exists(holders.filter(person=OuterRef("pk"))))
+        visible(user, Person).filter(pk__in=holders.values("person_id"))
         .exclude(pk__in=list(taken)).order_by("name", "pk")
     )
     return PersonChoices((p, p.name) for p in people)
