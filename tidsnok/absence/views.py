@@ -37,7 +37,7 @@ from tidsnok.cases.services import mark_not_required
 from tidsnok.deadlines.rules import explain_text
 from tidsnok.org import scope
 from tidsnok.org.models import Person, Unit
-from tidsnok.org.search import asked, more_than, people_matching
+from tidsnok.org.search import asked, chosen_unit, more_than, people_matching
 from tidsnok.versioning import StaleVersion
 
 PAGE_SIZE = 50
@@ -102,15 +102,15 @@ def episode_list(request):
     })
 
 
-def _registrable_units(user) -> list[Unit]:
+def _registrable_units(user):
     """Units whose people the user may register absence for: all for an administrator or HR for
-    the whole organisation, else those she manages and HR's scope."""
+    the whole organisation, else those she manages and HR's scope. A query, in tree order."""
     units = visible(user, Unit)
     if not scope.is_admin(user):
         hr = scope.hr_scope(user)
         if hr != scope.ALL:
             units = units.filter(pk__in=list(set(scope.managed_unit_ids(user)) | set(hr)))
-    return list(units.order_by("path"))
+    return units.order_by("path")
 
 
 def _episode_people(user, wanted_unit, search):
@@ -123,11 +123,9 @@ def _episode_people(user, wanted_unit, search):
     if not more_than(people, PEOPLE_LIMIT):
         return people, list(people.select_related("unit").order_by("name", "pk")), [], None, False
     units = _registrable_units(user)
-    if not units:
+    unit = chosen_unit(units, wanted_unit)
+    if unit is None:
         return people, [], [], None, True
-    by_id = {u.pk: u for u in units}
-    wanted = int(wanted_unit) if str(wanted_unit or "").isdigit() else None
-    unit = by_id.get(wanted, units[0])
     rows = people.filter(unit__path__startswith=unit.path)
     if search:
         rows = rows.filter(people_matching(search))
@@ -147,7 +145,7 @@ def episode_new(request):
     factors = Factor.objects.filter(organisation_id=me.organisation_id, active=True)
     form = forms.EpisodeForm(
         request.POST or None, people=people, factors=factors, lang=_lang(),
-        listed=[(p.pk, f"{p.name}, {p.unit.name}" if units else p.name) for p in listed],
+        listed=[(p.pk, f"{p.name}, {p.unit.name}" if unit is not None else p.name) for p in listed],
     )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data

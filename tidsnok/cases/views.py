@@ -73,7 +73,7 @@ from tidsnok.cases.policy import HANDLER_ACTIONS
 from tidsnok.deadlines.calendar import normalise_lang
 from tidsnok.org import scope
 from tidsnok.org.models import Person, Role, RoleAssignment, Unit
-from tidsnok.org.search import asked, more_than, people_matching
+from tidsnok.org.search import asked, chosen_unit, more_than, people_matching
 from tidsnok.versioning import StaleVersion
 
 PAGE_SIZE = 25
@@ -239,15 +239,15 @@ def my_cases(request):
 # --- opening a case -----------------------------------------------------------------------------
 
 
-def _registrable_units(user) -> list[Unit]:
+def _registrable_units(user):
     """Units whose people the user may open cases about: those she manages, and
-    HR's scope."""
+    HR's scope. A query, in tree order."""
     managed = set(scope.managed_unit_ids(user))
     hr = scope.hr_scope(user)
     units = visible(user, Unit)
     if hr != scope.ALL:
         units = units.filter(pk__in=list(managed | set(hr)))
-    return list(units.order_by("path"))
+    return units.order_by("path")
 
 
 def _can_register(user) -> bool:
@@ -280,11 +280,10 @@ def case_new(request):
     if not _can_register(user):
         raise Http404
     units = _registrable_units(user)
-    if not units:
-        raise Http404
-    by_id = {u.pk: u for u in units}
     wanted = request.POST.get("unit") if request.method == "POST" else request.GET.get("enhet")
-    unit = by_id.get(int(wanted)) if wanted and str(wanted).isdigit() and int(wanted) in by_id else units[0]
+    unit = chosen_unit(units, wanted)
+    if unit is None:
+        raise Http404
     search = asked(request.POST if request.method == "POST" else request.GET)
     people, too_many = _people_in(user, unit, search)
     person = scope.person_of(user)

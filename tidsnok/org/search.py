@@ -29,3 +29,14 @@ def people_matching(text: str) -> Q:
     for term in terms(text):
         condition |= Q(name__icontains=term) | Q(employee_number=term)
     return condition
+
+
+def chosen_unit(units, wanted):
+    """The unit asked for (its id as typed in the form's `enhet` field) if it is among `units`,
+    else the first of them; None when there are none. One query: HR's list of 2,687 units is
+    built only when a page shows it, not for a form that is saved."""
+    if str(wanted or "").isdigit():
+        found = units.filter(pk=int(wanted)).first()
+        if found is not None:
+            return found
+    return units.first()
