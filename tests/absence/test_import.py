@@ -4,6 +4,7 @@ import pytest
 import time_machine
 
 from tidsnok.absence import importing
+from tidsnok.org import importer
 from tidsnok.absence.importing import import_episodes
 from tidsnok.absence.models import Episode
 from tidsnok.access.policy import AccessDenied
@@ -120,7 +121,7 @@ MIXED = (
 
 def test_a_re_import_finds_every_episode_by_payroll_id_or_by_person_and_first_day(world, monkeypatch):
     # One key per query: the rows are looked up in several rounds, as a file of 50,000 rows is.
-    monkeypatch.setattr(importing, "KEYS_PER_QUERY", 1)
+    monkeypatch.setattr(importer, "KEYS_PER_QUERY", 1)
     assert import_episodes(world.user("ada"), world.org, MIXED).summary["created"] == 4
 
     result = import_episodes(world.user("ada"), world.org, MIXED)

@@ -173,10 +173,10 @@ def test_a_changed_file_updates_and_records_what_changed(world):
 
 
 def test_a_changed_file_read_a_person_a_query_updates_only_who_changed(world, monkeypatch):
-    from tidsnok.org import importing
+    from tidsnok.org import importer
 
     run(world, UNITS_CSV, PEOPLE_CSV)
-    monkeypatch.setattr(importing, "NUMBERS_PER_QUERY", 1)  # the file's people, one per query
+    monkeypatch.setattr(importer, "KEYS_PER_QUERY", 1)  # the file's people, one per query
     result = run(world, UNITS_CHANGED_CSV, PEOPLE_CHANGED_CSV)
 
     assert result.ok, result.errors

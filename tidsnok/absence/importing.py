@@ -31,7 +31,7 @@ from tidsnok.absence.policy import may_import
 from tidsnok.access.policy import AccessDenied
 from tidsnok.audit.services import record
 from tidsnok.org import scope
-from tidsnok.org.importer import Column, RowError, parse_date, parse_percent, read_table
+from tidsnok.org.importer import Column, RowError, chunks, parse_date, parse_percent, read_table
 from tidsnok.org.models import Person
 
 log = logging.getLogger("tidsnok.absence")
@@ -159,9 +159,10 @@ def parse(data: bytes) -> tuple[list[AbsenceRow], list[RowError]]:
 
 def _check_against_database(rows: list[AbsenceRow], organisation_id: int) -> tuple[dict, list[RowError]]:
     errors = []
-    numbers = {r.employee_number for r in rows}
-    people = {p.employee_number: p for p in Person.objects.filter(organisation_id=organisation_id,
-                                                                   employee_number__in=numbers).select_related("unit")}
+    people = {}
+    for chunk in chunks(sorted({r.employee_number for r in rows})):
+        people.update((p.employee_number, p) for p in Person.objects.filter(
+            organisation_id=organisation_id, employee_number__in=chunk).select_related("unit").order_by())
     seen: dict[str, int] = {}
     by_person: dict[str, list[AbsenceRow]] = {}
     for row in rows:
@@ -205,15 +206,6 @@ class Existing:
     grade: int | None  # the latest grade
 
 
-# Keys per query when reading what a file may match: well under the limit on bound
-# variables of any SQLite build (32,766 on many), with a file of 50,000 rows.
-KEYS_PER_QUERY = 2000
-
-
-def _chunks(keys: list) -> list[list]:
-    return [keys[start:start + KEYS_PER_QUERY] for start in range(0, len(keys), KEYS_PER_QUERY)]
-
-
 @dataclass
 class ExistingEpisodes:
     """The episodes a file's rows may match, read once per import: by payroll id, and by
@@ -225,17 +217,17 @@ class ExistingEpisodes:
     @classmethod
     def read(cls, organisation_id: int, rows: list[AbsenceRow], people: dict[str, Person]) -> "ExistingEpisodes":
         """Only what `find` can return for these rows: reading all of the organisation's episodes
-        cost a large employer 10 s per import (291,000 episodes), even for a file of one row."""
+        cost a large employer 4 s per import (291,000 episodes), even for a file of one row."""
         columns = ("pk", "external_id", "person_id", "start", "end", "certified", "work_related")
         episodes = Episode.objects.filter(organisation_id=organisation_id).order_by()
         found = []
         # The excluded blank id lets the database use the payroll id's (partial) unique index.
-        for chunk in _chunks(sorted({row.external_id for row in rows if row.external_id})):
+        for chunk in chunks(sorted({row.external_id for row in rows if row.external_id})):
             found += episodes.filter(external_id__in=chunk).exclude(external_id="").values_list(*columns)
-        for chunk in _chunks(sorted({people[row.employee_number].pk for row in rows if not row.external_id})):
+        for chunk in chunks(sorted({people[row.employee_number].pk for row in rows if not row.external_id})):
             found += episodes.filter(person_id__in=chunk, external_id="").values_list(*columns)
         latest_grade: dict[int, int] = {}
-        for chunk in _chunks(sorted(pk for pk, *_rest in found)):
+        for chunk in chunks(sorted(pk for pk, *_rest in found)):
             grades = GradePeriod.objects.filter(episode_id__in=chunk).order_by("episode_id", "from_date")
             for episode_id, grade in grades.values_list("episode_id", "grade"):
                 latest_grade[episode_id] = grade  # the latest from_date wins

@@ -127,6 +127,17 @@ class Existing:
     employee_numbers: frozenset[str]
 
 
+# Keys per query when an import looks up what its rows name (employee numbers, payroll ids):
+# well under the limit on bound variables of any SQLite build (32,766 on many), whatever the
+# size of the file.
+KEYS_PER_QUERY = 2000
+
+
+def chunks(keys: list) -> list[list]:
+    """The keys in slices of KEYS_PER_QUERY, one query each."""
+    return [keys[start:start + KEYS_PER_QUERY] for start in range(0, len(keys), KEYS_PER_QUERY)]
+
+
 # ---------------------------------------------------------------- reading
 
 def _normalise(header: str) -> str:

@@ -98,11 +98,6 @@ def _empty_summary() -> dict:
     }
 
 
-# Employee numbers per query when reading the file's people: under the bound-variable limit
-# of any SQLite build, with a file of 50,000 people.
-NUMBERS_PER_QUERY = 2000
-
-
 def _apply(actor, organisation, unit_rows, person_rows, existing) -> dict:
     summary = _empty_summary()
     # Rows that match what is stored skip the service call: a nightly re-import
@@ -132,8 +127,7 @@ def _apply(actor, organisation, unit_rows, person_rows, existing) -> dict:
     # Only the people in the file: a one-line file read all 50,453 people of a large employer (1.1 s).
     stored = {}
     numbers = sorted({row.employee_number for row in person_rows} & existing.employee_numbers)
-    for start in range(0, len(numbers), NUMBERS_PER_QUERY):
-        chunk = numbers[start:start + NUMBERS_PER_QUERY]
+    for chunk in importer.chunks(numbers):
         stored.update(
             (person.employee_number, person)
             for person in Person.objects.filter(organisation=organisation, employee_number__in=chunk)
