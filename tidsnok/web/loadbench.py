@@ -470,10 +470,14 @@ class LoadBench:
         captured = []
 
         def capture(execute, sql, params, many, context):
+            # Only statements that succeed: one the application recovers from (the database
+            # cache adding a key that is there, rolled back to its savepoint) would end the
+            # replay, which has no handler for it.
+            result = execute(sql, params, many, context)
             # The transaction itself is the replay's own (SQLite's BEGIN goes through a cursor).
             if not sql.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK")):
                 captured.append((sql, params, many))
-            return execute(sql, params, many, context)
+            return result
 
         def request():
             if journey.method == "POST":

@@ -14,6 +14,7 @@ SUBCOMMANDS = {
     "absence": "tidsnok.absence.bench",
     "sweep": "tidsnok.notify.bench",
     "load": "tidsnok.web.loadbench",
+    "actions": "tidsnok.web.actionbench",
 }
 
 
