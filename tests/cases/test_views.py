@@ -194,6 +194,13 @@ def test_sector_manager_registers_harassment_by_a_manager_and_the_case_moves_pas
     assert client.get(url(case)).status_code == 404
 
 
+def test_a_unit_outside_the_manager_s_scope_in_the_address_gives_her_own_units(world, client):
+    client.force_login(world.user("helga"))
+    page = text(client.get(f"/saker/ny/?enhet={world.units['SK'].pk}"))
+    assert "Kari Ansatt" not in page
+    assert "Emil Ansatt" in page  # her first unit, Helse, and the units under it
+
+
 def test_a_party_without_a_role_is_refused(world, client):
     client.force_login(world.user("marte"))
     response = client.post("/saker/ny/", new_case_data(world, **{"party-0-person": world.ella.pk}))
