@@ -42,6 +42,19 @@ def test_reports_go_to_the_designated_committee(world):
     assert not visible(world.user("hanne"), Case).filter(pk=case.pk).exists()
 
 
+def test_several_handlers_each_get_their_role_and_hear_of_the_report_once(world):
+    from tidsnok.notify.models import Notification
+
+    for person in (world.ask, world.hanne, world.hugo):
+        DesignatedHandler.objects.create(organisation=world.org, person=person)
+    case = send(world).report.case
+    assert sorted(case.handlers.values_list("person__name", "role")) == [
+        ("Ask AMU", "added"), ("Hanne HR", "hr"), ("Hugo HR Helse", "hr")]
+    for name in ("ask", "hanne", "hugo"):
+        assert Notification.objects.filter(user=world.user(name), case=case).count() == 1, name
+        assert visible(world.user(name), Case).filter(pk=case.pk).exists(), name
+
+
 def test_the_deadlines_are_policy_defaults_with_their_basis(world):
     case = send(world).report.case
     ack = case.deadlines.get(rule_id="whistleblowing.acknowledge")

@@ -108,7 +108,9 @@ def _active_people(organisation_id: int):
 
 
 def _holders(organisation_id: int, role: str, whole_organisation: bool = False):
-    rows = RoleAssignment.objects.active().filter(role=role, person__organisation_id=organisation_id)
+    # The organisation is the outer query's. Joined into the role rows as well, it had SQLite walk
+    # all 50,453 people of a large employer to find its one administrator (14 ms, on every report).
+    rows = RoleAssignment.objects.active().filter(role=role)
     if whole_organisation:
         rows = rows.filter(unit__isnull=True)
     return _active_people(organisation_id).filter(pk__in=rows.values("person_id")).order_by("name", "pk")
@@ -132,10 +134,15 @@ def _fallbacks(organisation_id: int) -> list[list[Person]]:
     ]
 
 
-def potential_handlers(organisation_id: int) -> list[Person]:
+def _handler_groups(organisation_id: int) -> list[list[Person]]:
+    """Who may handle reports, most preferred first: the designated handlers, then the fallbacks."""
+    return [designated_handlers(organisation_id)] + _fallbacks(organisation_id)
+
+
+def potential_handlers(organisation_id: int, groups: list[list[Person]] | None = None) -> list[Person]:
     """Everyone who could come to handle a report: designated handlers, HR, administrators."""
     seen, people = set(), []
-    for group in [designated_handlers(organisation_id)] + _fallbacks(organisation_id):
+    for group in groups if groups is not None else _handler_groups(organisation_id):
         for person in group:
             if person.pk not in seen:
                 seen.add(person.pk)
@@ -158,13 +165,15 @@ def named_in(text: str, people) -> list[Person]:
     return found
 
 
-def _handler_role(person: Person) -> str:
-    is_hr = RoleAssignment.objects.active().filter(person=person, role=Role.HR).exists()
-    return HandlerRole.HR if is_hr else HandlerRole.ADDED
+def _handler_roles(people: list[Person]) -> list[tuple[Person, str]]:
+    """Each handler with her role on the case: HR if she holds an HR role. One query for all of
+    them: a report without designated handlers goes to every HR adviser (50 at N = 50,000)."""
+    hr = set(RoleAssignment.objects.active().filter(person__in=people, role=Role.HR).values_list("person_id", flat=True))
+    return [(person, HandlerRole.HR if person.pk in hr else HandlerRole.ADDED) for person in people]
 
 
-def _choose_handlers(organisation_id: int, skip: set[int]) -> list[Person]:
-    for group in [designated_handlers(organisation_id)] + _fallbacks(organisation_id):
+def _choose_handlers(groups: list[list[Person]], skip: set[int]) -> list[Person]:
+    for group in groups:
         people = [p for p in group if p.pk not in skip]
         if people:
             return people
@@ -248,19 +257,20 @@ def _receive(organisation, category, anonymity, reporter, description, when, inv
     today = _today()
     org_id = organisation.pk
     anonymous = anonymity == Anonymity.ANONYMOUS
-    candidates = potential_handlers(org_id)
+    groups = _handler_groups(org_id)  # read once: a report asks twice
+    candidates = potential_handlers(org_id, groups)
     named = {p.pk: p for p in named_in(f"{description}\n{involved}", candidates)}
     skip = set(named)
     if reporter is not None:
         skip.add(reporter.pk)
-    handlers = _choose_handlers(org_id, skip)
+    handlers = _choose_handlers(groups, skip)
     # The channel receives the report, not the reporter: no actor on the spine,
     # so a reporter who is HR or a manager is never made a handler of her own report.
     case = case_services.create_case(
         None, org_id, kind=Kind.WHISTLEBLOWING, concerns=[],
         parties=[(reporter, PartyRole.REPORTER)] if reporter is not None else [],
         description="", source=Source.REPORT, known_at=today,
-        handlers=[(p, _handler_role(p)) for p in handlers],
+        handlers=_handler_roles(handlers),
         unit=reporter.unit if reporter is not None else _root_unit(org_id), assign_manager=False,
     )
     for person in named.values():
