@@ -241,3 +241,37 @@ def test_generate_refuses_a_seed_already_in_the_database(generated):
     with pytest.raises(CommandError, match="already in this database"):
         generate(SEED)
 
+
+
+def test_a_late_registration_gets_its_reason_exactly_when_the_services_ask_for_one(world):
+    """By the services' own date: a run of an hour may pass midnight, after which the day the
+    generator started is yesterday (a case was refused for it at N = 50,000)."""
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    import time_machine
+    from django.core.exceptions import ValidationError
+
+    from tidsnok.cases import services as case_services
+    from tidsnok.web.generate import needs_known_at_reason
+
+    just_after_midnight = datetime(2026, 11, 27, 0, 5, tzinfo=ZoneInfo("Europe/Oslo"))
+    with time_machine.travel(just_after_midnight, tick=False):
+        today = timezone.localdate()
+        for days in (29, 30, 31, 32):
+            known_at = today - timedelta(days=days)
+            asked, errors = False, {}
+            try:
+                with transaction.atomic():
+                    case_services.open_case(
+                        world.user("marte"), kind=Kind.PSYCHOSOCIAL, concerns=[world.emil],
+                        factors=["workload"], description="Sier at arbeidsmengden er for stor.",
+                        source="observed", known_at=known_at, known_at_reason="")
+                    transaction.set_rollback(True)
+            except ValidationError as error:
+                errors = error.message_dict
+                asked = "known_at_reason" in errors
+            assert needs_known_at_reason(known_at) == asked, days
+            assert set(errors) <= {"known_at_reason"}, errors  # nothing else stood in the way
+        assert needs_known_at_reason(today - timedelta(days=31)) and not needs_known_at_reason(
+            today - timedelta(days=30))

@@ -139,6 +139,13 @@ TEXTS = {
 }
 
 
+def needs_known_at_reason(known_at: date) -> bool:
+    """Whether the services ask why a case known since `known_at` is registered only now. By the
+    services' own today and limit: a run of an hour or more may pass midnight, and a case was
+    then refused for the reason the generator, counting from the day it started, did not give."""
+    return known_at < timezone.localdate() - timedelta(days=settings.TIDSNOK_KNOWN_AT_REASON_DAYS)
+
+
 @dataclass
 class Person:
     """What the generator keeps of a person while it runs."""
@@ -630,9 +637,7 @@ class Generator:
         if kind in ("harassment", "conflict") and colleagues:
             parties = [(rng.choice(colleagues).row, "accused" if kind == "harassment" else "other")]
         known_at = self.first_day + timedelta(days=rng.randint(0, max(0, span - 2)))
-        # Against the services' own today and limit: a run of an hour or more may pass midnight,
-        # and a case then a day later needed the reason the generator did not give.
-        late_registration = known_at < timezone.localdate() - timedelta(days=settings.TIDSNOK_KNOWN_AT_REASON_DAYS)
+        late_registration = needs_known_at_reason(known_at)
         try:
             case = case_services.open_case(
                 opener, kind=kind, concerns=[concerned.row], parties=parties,
