@@ -202,6 +202,8 @@ def _add_handlers(case, people: list[tuple[Person, str]], reason: str) -> None:
     """Several handlers at once, each as _add_handler adds one: one insert and one bump of the
     deadline version. A whistleblowing report without designated handlers gets every HR adviser
     with the whole organisation (50 at N = 50,000)."""
+    if not people:
+        return
     taken = set(case.handlers.filter(removed_at__isnull=True).values_list("person_id", flat=True))
     new = []
     for person, role in people:
