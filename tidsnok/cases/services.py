@@ -188,35 +188,32 @@ def _responsible_manager(case, concerned: Person) -> tuple[Person | None, str]:
 
 
 def _add_handler(case, person: Person, role: str, reason: str = "") -> Handler:
-    existing = case.handlers.filter(person=person, removed_at__isnull=True).first()
-    if existing is not None:
-        return existing
-    handler = Handler.objects.create(case=case, person=person, role=role, reason=reason)
-    _deadlines_changed(case.organisation_id)  # a handler may see the case's deadlines
-    for fn in hooks.on_handler_added:
-        fn(case, person, reason)
-    return handler
+    return _add_handlers(case, [(person, role)], reason)[person.pk]
 
 
-def _add_handlers(case, people: list[tuple[Person, str]], reason: str) -> None:
-    """Several handlers at once, each as _add_handler adds one: one insert and one bump of the
-    deadline version. A whistleblowing report without designated handlers gets every HR adviser
-    with the whole organisation (50 at N = 50,000)."""
+def _add_handlers(case, people: list[tuple[Person, str]], reason: str) -> dict[int, Handler]:
+    """Each person as an active handler of the case, by person id: the one she is already, or a
+    new one, who hears of it (hooks.on_handler_added). New ones are one insert and one bump of
+    the deadline version: a whistleblowing report without designated handlers gets every HR
+    adviser with the whole organisation (50 at N = 50,000)."""
     if not people:
-        return
-    taken = set(case.handlers.filter(removed_at__isnull=True).values_list("person_id", flat=True))
+        return {}
+    handlers: dict[int, Handler] = {}
+    for handler in case.handlers.filter(person__in=[person for person, _role in people],
+                                        removed_at__isnull=True).order_by("pk"):
+        handlers.setdefault(handler.person_id, handler)
     new = []
     for person, role in people:
-        if person.pk not in taken:
-            taken.add(person.pk)
-            new.append(Handler(case=case, person=person, role=role, reason=reason))
-    if not new:
-        return
-    Handler.objects.bulk_create(new)
-    _deadlines_changed(case.organisation_id)  # they may see the case's deadlines
-    for handler in new:
-        for fn in hooks.on_handler_added:
-            fn(case, handler.person, reason)
+        if person.pk not in handlers:
+            handlers[person.pk] = Handler(case=case, person=person, role=role, reason=reason)
+            new.append(handlers[person.pk])
+    if new:
+        Handler.objects.bulk_create(new)
+        _deadlines_changed(case.organisation_id)  # a handler may see the case's deadlines
+        for handler in new:
+            for fn in hooks.on_handler_added:
+                fn(case, handler.person, reason)
+    return handlers
 
 
 def _system_entry(case, kind, text="", data=None, author=None, visibility=Visibility.INTERNAL, occurred_on=None):
