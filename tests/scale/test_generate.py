@@ -253,7 +253,7 @@ def test_a_late_registration_gets_its_reason_exactly_when_the_services_ask_for_o
     from django.core.exceptions import ValidationError
 
     from tidsnok.cases import services as case_services
-    from tidsnok.web.generate import needs_known_at_reason
+    from tidsnok.cases.services import needs_known_at_reason
 
     just_after_midnight = datetime(2026, 11, 27, 0, 5, tzinfo=ZoneInfo("Europe/Oslo"))
     with time_machine.travel(just_after_midnight, tick=False):

@@ -110,6 +110,11 @@ def _today() -> date:
     return timezone.localdate()
 
 
+def needs_known_at_reason(known_at: date) -> bool:
+    """Whether a case first known on `known_at` needs a reason for being registered only now."""
+    return known_at < _today() - timedelta(days=settings.TIDSNOK_KNOWN_AT_REASON_DAYS)
+
+
 def _check_not_future(field, value: date, errors: dict):
     if value > _today():
         errors.setdefault(field, []).append(_("The date cannot be in the future."))
@@ -442,10 +447,10 @@ def _validate_open(actor, kind, concerns, parties, factor_codes, known_at, known
         errors["known_at"] = [_("Say when you first knew.")]
     else:
         _check_not_future("known_at", known_at, errors)
-        limit = settings.TIDSNOK_KNOWN_AT_REASON_DAYS
-        if known_at < _today() - timedelta(days=limit) and not (known_at_reason or "").strip():
+        if needs_known_at_reason(known_at) and not (known_at_reason or "").strip():
             errors.setdefault("known_at_reason", []).append(
-                _("You first knew more than %(days)d days ago: say why the case is registered only now.") % {"days": limit}
+                _("You first knew more than %(days)d days ago: say why the case is registered only now.")
+                % {"days": settings.TIDSNOK_KNOWN_AT_REASON_DAYS}
             )
     if source not in Source.values:
         errors["source"] = [_("Say how you learnt of it.")]

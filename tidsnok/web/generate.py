@@ -62,7 +62,6 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
@@ -137,13 +136,6 @@ TEXTS = {
                "En leder holder tilbake informasjon om avvik fra tilsyn.",
                "Pasientopplysninger blir delt i en uoffisiell chattegruppe."],
 }
-
-
-def needs_known_at_reason(known_at: date) -> bool:
-    """Whether the services ask why a case known since `known_at` is registered only now. By the
-    services' own today and limit: a run of an hour or more may pass midnight, and a case was
-    then refused for the reason the generator, counting from the day it started, did not give."""
-    return known_at < timezone.localdate() - timedelta(days=settings.TIDSNOK_KNOWN_AT_REASON_DAYS)
 
 
 @dataclass
@@ -637,7 +629,8 @@ class Generator:
         if kind in ("harassment", "conflict") and colleagues:
             parties = [(rng.choice(colleagues).row, "accused" if kind == "harassment" else "other")]
         known_at = self.first_day + timedelta(days=rng.randint(0, max(0, span - 2)))
-        late_registration = needs_known_at_reason(known_at)
+        # The services' own rule and today: a run of an hour or more may pass midnight.
+        late_registration = case_services.needs_known_at_reason(known_at)
         try:
             case = case_services.open_case(
                 opener, kind=kind, concerns=[concerned.row], parties=parties,
@@ -859,8 +852,8 @@ class Generator:
 
         # --- a year (or Y) of absence, about CHUNK_PEOPLE people a transaction ---
         started = self._clock()
-        chosen = AbsenceSettings.objects.get_or_create(organisation=org)[0]
-        self.absence_settings = (chosen.frequent_episodes, chosen.frequent_window_months)
+        settings = AbsenceSettings.objects.get_or_create(organisation=org)[0]
+        self.absence_settings = (settings.frequent_episodes, settings.frequent_window_months)
         self.factor_ids = dict(Factor.objects.filter(organisation=org).values_list("code", "pk"))
         # Each unit's people, then the managers above the units (the order of the first generator).
         order = [p for code, _size in sized for p in unit_people[code]] + bosses
