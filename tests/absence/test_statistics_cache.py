@@ -14,6 +14,7 @@ from tidsnok.cases import services as case_services
 from tidsnok.cases.models import Kind, Source
 from tidsnok.deadlines.services import add_closed_day
 from tidsnok.org import services as org_services
+from tidsnok.org.models import User
 
 FIRST, LAST = date(2026, 11, 1), date(2026, 11, 30)
 
@@ -126,6 +127,30 @@ def test_a_person_moved_to_another_unit_changes_the_figures_of_the_next_request(
     stats = statistics.compute(hanne, world.org, FIRST, LAST)
     assert sum(cell.lost_days for cell in _hj(stats)) == 0
     assert stats.total.lost_days == 5  # still in the organisation: now counted in Skole's branch
+
+
+def test_a_person_hired_changes_the_figures_of_the_next_request(world):
+    _register(world)
+    hanne = world.user("hanne")
+    before = statistics.compute(hanne, world.org, FIRST, LAST)
+    org_services.save_person(world.user("ada"), world.org, "N900", name="Nora Ny", email="nora@tidsnok.test",
+                             unit_id=world.units["HJ"].pk, position="Helsefagarbeider", position_percent=100,
+                             start_date=date(2026, 11, 1))
+    after = statistics.compute(hanne, world.org, FIRST, LAST)
+    assert after.total.possible_days == pytest.approx(before.total.possible_days + 21)  # her November
+    assert after.total.lost_days == before.total.lost_days == 5
+
+
+def test_a_unit_moved_in_the_tree_changes_the_figures_of_the_next_request(world):
+    _register(world)
+
+    def helga():  # manager of Helse og omsorg, as each request reads her: her scope is per request
+        return User.objects.get(pk=world.user("helga").pk)
+
+    assert statistics.compute(helga(), world.org, FIRST, LAST).total.lost_days == 5
+    org_services.save_unit(world.user("ada"), world.org, "HJ", "Hjemmetjenesten", world.units["SK"])
+    assert statistics.compute(helga(), world.org, FIRST, LAST).total.lost_days == 0
+    assert statistics.compute(world.user("hanne"), world.org, FIRST, LAST).total.lost_days == 5
 
 
 def test_a_closed_day_changes_the_figures_of_the_next_request(world):
