@@ -5,6 +5,7 @@ from datetime import date
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
 from django.db.models import Q
+from django.db.models.lookups import StartsWith
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -50,6 +51,29 @@ class Organisation(models.Model):
         return self.name
 
 
+class TreePath(models.CharField):
+    """A unit's path (see Unit). Asking for a subtree is asking for the paths that start with
+    the subtree's root's path: `path__startswith=unit.path`, also across relations."""
+
+
+@TreePath.register_lookup
+class SubtreeOf(StartsWith):
+    """`startswith` on a path, as a range on SQLite: its LIKE is case-insensitive, so it can
+    never use the path's index and read all 2,700 units of a large employer (0.6 ms) on every
+    page a manager opened. Paths are ASCII and SQLite compares text byte by byte, so the
+    strings that start with P are exactly those from P up to (not including) P with its last
+    character raised by one. PostgreSQL keeps LIKE: Django gives the column a pattern index
+    that LIKE uses, and a range would follow the database's collation, which may ignore the
+    slashes."""
+
+    def as_sqlite(self, compiler, connection):
+        if not isinstance(self.rhs, str) or not self.rhs:
+            return super().as_sql(compiler, connection)
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        upper = self.rhs[:-1] + chr(ord(self.rhs[-1]) + 1)
+        return f"({lhs} >= %s AND {lhs} < %s)", (*lhs_params, self.rhs, upper)
+
+
 class Unit(models.Model):
     """A node in the unit tree. `path` holds the ancestors' ids, zero-padded
     ("/0000000001/0000000004/"), so that
@@ -59,7 +83,7 @@ class Unit(models.Model):
     code = models.CharField(_("unit code"), max_length=50)
     name = models.CharField(_("name"), max_length=200)
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
-    path = models.CharField(max_length=1000, db_index=True, editable=False, default="")
+    path = TreePath(max_length=1000, db_index=True, editable=False, default="")
     depth = models.PositiveSmallIntegerField(default=0, editable=False)
     version = models.PositiveIntegerField(default=1)
 
