@@ -5,6 +5,8 @@ from datetime import date
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from tidsnok.access.policy import AccessDenied
 from tidsnok.audit.models import AuditEvent
@@ -34,6 +36,17 @@ def test_the_bell_counts_unread_and_marking_read_clears_it(world, client):
     client.post("/meldinger/", {"all": "1"})
     assert not Notification.objects.filter(user=user, read_at__isnull=True).exists()
     assert "bell-count" not in client.get("/").content.decode()
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's query plan")
+def test_the_bell_counts_from_the_index_alone(world):
+    """Every page counts the unread notifications; HR may have hundreds."""
+    with CaptureQueriesContext(connection) as counted:
+        Notification.objects.shown().filter(user=world.user("hanne"), read_at__isnull=True).count()
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN QUERY PLAN {counted.captured_queries[0]['sql']}")
+        plan = " ".join(str(row) for row in cursor.fetchall())
+    assert "COVERING INDEX" in plan, plan
 
 
 def test_nobody_can_mark_someone_elses_notifications(world, client):
