@@ -13,6 +13,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.db.models import CharField
+from django.db.models.functions import Cast
 from pypdf import PdfReader
 
 from tests.conftest import enrol_totp
@@ -21,8 +23,8 @@ from tidsnok.access.services import create_token
 from tidsnok.audit.models import AuditCheckpoint, AuditEvent
 from tidsnok.audit.services import head, record, verify_chain
 from tidsnok.cases import services
-from tidsnok.cases.models import Entry, EntryKind, Kind, MeasureKind, MeasureStatus, Source, Visibility
-from tidsnok.reports.case_pdf import export_case_pdf
+from tidsnok.cases.models import Entry, EntryKind, Kind, Measure, MeasureKind, MeasureStatus, Source, Visibility
+from tidsnok.reports.case_pdf import _case_events, export_case_pdf
 
 OSLO = ZoneInfo("Europe/Oslo")
 # User text that would be markup if it were pasted into a typst source.
@@ -167,6 +169,26 @@ def test_the_pdf_names_the_audit_head_and_the_verification_at_export(world, full
     # The case's own events are listed by number.
     opened = AuditEvent.objects.get(action="case.opened", object_id=str(full_case.pk))
     assert f"{opened.seq} 04.03.2026 10:15 case.opened Marte Leder {opened.hash[:16]}" in text
+
+
+def test_the_events_listed_are_those_about_the_case_its_entries_and_measures_in_order(world, full_case,
+                                                                                       harassment_case):
+    entries = {str(pk) for pk in Entry.objects.filter(case=full_case).values_list("pk", flat=True)}
+    measures = {str(pk) for pk in Measure.objects.filter(case=full_case).values_list("pk", flat=True)}
+    assert entries and measures
+    expected = [
+        e.seq for e in AuditEvent.objects.order_by("seq")
+        if (e.object_type, e.object_id) == ("cases.case", str(full_case.pk))
+        or (e.object_type == "cases.entry" and e.object_id in entries)
+        or (e.object_type == "cases.measure" and e.object_id in measures)
+    ]
+    as_text = CharField()
+    entry_ids = Entry.objects.filter(case=full_case).annotate(sid=Cast("id", as_text)).values("sid")
+    measure_ids = Measure.objects.filter(case=full_case).annotate(sid=Cast("id", as_text)).values("sid")
+    listed = [row[0] for row in _case_events(full_case, entry_ids, measure_ids)]
+    assert listed == expected
+    assert {"cases.case", "cases.entry", "cases.measure"} <= {
+        row[4] for row in _case_events(full_case, entry_ids, measure_ids)}
 
 
 def test_a_broken_chain_is_reported_in_the_pdf(world, full_case):

@@ -39,7 +39,7 @@ from datetime import date, datetime
 from functools import lru_cache
 from importlib import resources
 
-from django.db.models import CharField, Q
+from django.db.models import CharField
 from django.db.models.functions import Cast
 from django.utils import timezone, translation
 
@@ -615,16 +615,20 @@ def _person_ids_in(entries) -> set[int]:
 def _case_events(case, entry_ids_q, measure_ids_q):
     """The audit events about this case, its entries and its measures, oldest first.
 
-    Matched on the indexed (object_type, object_id) columns."""
-    return (
-        AuditEvent.objects.filter(
-            Q(object_type=Case._meta.label_lower, object_id=str(case.pk))
-            | Q(object_type=Entry._meta.label_lower, object_id__in=entry_ids_q)
-            | Q(object_type=Measure._meta.label_lower, object_id__in=measure_ids_q)
-        )
-        .order_by("seq")
-        .values_list("seq", "time", "actor_id", "action", "object_type", "object_id", "hash")
-    )
+    One part per kind of object, each matched on the indexed (object_type, object_id)
+    columns. As one WHERE with three ORs, PostgreSQL read every entry and measure event of the
+    installation and filtered them (11,000 rows, 12.8 ms for a case of 12 entries at 50,000
+    employees; 0.7 ms like this)."""
+
+    def about(**match):
+        return (AuditEvent.objects.filter(**match).order_by()
+                .values_list("seq", "time", "actor_id", "action", "object_type", "object_id", "hash"))
+
+    return about(object_type=Case._meta.label_lower, object_id=str(case.pk)).union(
+        about(object_type=Entry._meta.label_lower, object_id__in=entry_ids_q),
+        about(object_type=Measure._meta.label_lower, object_id__in=measure_ids_q),
+        all=True,
+    ).order_by("seq")
 
 
 def _in_language(lang: str, text) -> str:
