@@ -53,3 +53,15 @@ def test_bench_load_drives_every_journey_without_errors(monkeypatch):
             rows[(match["label"].strip(), match["persona"])] = (int(match["n"]), int(match["errors"]))
     assert ALWAYS <= set(rows), sorted(ALWAYS - set(rows))
     assert all(n >= 1 and errors == 0 for n, errors in rows.values()), rows
+
+
+def test_the_report_names_a_slow_statement_by_its_tables_and_conditions_not_its_columns():
+    from tidsnok.web.loadbench import _statement_head
+
+    sql = """SELECT "a"."id", (SELECT MIN("d"."due") FROM "d" WHERE "d"."case_id" = "a"."id") AS "next"
+             FROM "a" INNER JOIN "b" ON ("a"."b_id" = "b"."id") WHERE "b"."x" = %s ORDER BY "a"."id\""""
+    assert _statement_head(sql) == 'SELECT … FROM "a" INNER JOIN "b" ON ("a"."b_id" = "b"."id") WHERE "b"."x" = %s ' \
+                                   'ORDER BY "a"."id"'
+    assert _statement_head('UPDATE "t" SET "v" = %s') == 'UPDATE "t" SET "v" = %s'
+    assert _statement_head("SELECT " + "x, " * 200 + "y FROM t WHERE " + "z = 1 AND " * 50 + "1").endswith("…")
+    assert len(_statement_head("SELECT " + "x, " * 200 + "y FROM t WHERE " + "z = 1 AND " * 50 + "1")) == 220

@@ -293,6 +293,25 @@ class Journey:
     queries: int = 0
     in_process: float | None = None
     in_process_cpu: float | None = None
+    slowest: tuple[float, str] | None = None  # the floor's slowest statement: (median seconds, SQL)
+
+
+# A statement of a page's floor that takes longer than this is named in the report.
+SLOW_STATEMENT = 0.001
+
+
+def _statement_head(sql: str, width: int = 220) -> str:
+    """A statement on one line, its outer column list left out: the tables and conditions are
+    what tell which query it is."""
+    text = " ".join(sql.split())
+    if text.upper().startswith("SELECT "):
+        depth = 0
+        for i, char in enumerate(text):
+            depth += {"(": 1, ")": -1}.get(char, 0)
+            if depth == 0 and text.startswith(" FROM ", i):
+                text = "SELECT …" + text[i:]
+                break
+    return text if len(text) <= width else text[:width - 1] + "…"
 
 
 def _cpu_with_children() -> float:
@@ -500,21 +519,30 @@ class LoadBench:
             journey.error_samples.append(f"in-process {response.status_code}")
         journey.queries = len(captured)
 
+        # Each statement's own time too: the slowest one is where to look first (see report).
+        per_statement = [[] for _ in captured]
+
         def replay():
             with connection.cursor() as cursor:
-                for sql, params, many in captured:
+                for (sql, params, many), times in zip(captured, per_statement, strict=True):
+                    started = time.perf_counter()
                     if many:
                         cursor.executemany(sql, params)
                     else:
                         cursor.execute(sql, params)
                         if cursor.description is not None:
                             cursor.fetchall()
+                    times.append(time.perf_counter() - started)
 
         floors = []
         for _ in range(repeats):
             started = time.perf_counter()
             rolled_back(replay)
             floors.append(time.perf_counter() - started)
+        if captured:
+            medians = [statistics.median(times) for times in per_statement]
+            slowest = max(range(len(captured)), key=medians.__getitem__)
+            journey.slowest = (medians[slowest], captured[slowest][0])
         timings, cpu = [], []
         for _ in range(max(3, repeats // 3)):
             started, started_cpu = time.perf_counter(), _cpu_with_children()
@@ -611,6 +639,14 @@ class LoadBench:
                 f"{p50:>8.1f} {_percentile(server_ms, 95):>8.1f} {_percentile(server_ms, 99):>8.1f} "
                 f"{j.errors:>4} {(j.in_process or 0) * 1000:>8.1f} {(j.in_process_cpu or 0) * 1000:>7.1f} "
                 f"{(j.floor or 0) * 1000:>7.2f} {j.queries:>4} {ratio:>8.1f} {cpu_ratio:>8.1f}")
+        slow = [j for j in journeys if j.slowest and j.slowest[0] >= SLOW_STATEMENT]
+        if slow:
+            out(f"\nthe slowest statement of each page whose floor has one over {SLOW_STATEMENT * 1000:g} ms "
+                "(median of the re-runs):")
+            for j in slow:
+                seconds, sql = j.slowest
+                out(f"{j.label:<16} {j.persona.key:<10} {seconds * 1000:>7.2f} ms of {j.floor * 1000:.2f}: "
+                    f"{_statement_head(sql)}")
         samples = [f"{j.key}: {', '.join(j.error_samples)}" for j in journeys if j.error_samples]
         if samples:
             out("errors seen: " + "; ".join(samples) + f" (server log: {self.log_dir})")
