@@ -12,6 +12,12 @@ import re
 import pytest
 from django.core.management import call_command
 from django.db import connection
+from django.db.models import Count
+from django.utils import timezone
+
+from tidsnok.cases import services
+from tidsnok.cases.models import Case, Handler, Kind, Source
+from tidsnok.org.models import Person, Role, RoleAssignment
 
 PASSWORD = "bench-load-test-password"
 
@@ -27,6 +33,18 @@ ALWAYS = {
 ROW = re.compile(r"^(?P<label>.{16}) (?P<persona>\S+)\s+(?P<n>\d+)\s+\S+\s+\S+\s+\S+\s+\S+\s+(?P<errors>\d+)\s")
 
 
+def _give_each_manager_with_one_case_another():
+    """So that the benchmark has a case for her to read and another for her to write in."""
+    open_cases = Handler.objects.filter(removed_at__isnull=True, case__status="open", case__restricted=False)
+    lonely = open_cases.values("person").annotate(n=Count("case")).filter(n=1).values_list("person", flat=True)
+    for manager in Person.objects.filter(pk__in=lonely, user__isnull=False):
+        unit = RoleAssignment.objects.active().filter(person=manager, role=Role.MANAGER).first()
+        colleague = unit and Person.objects.filter(unit=unit.unit).exclude(pk=manager.pk).first()
+        if colleague:
+            services.open_case(manager.user, kind=Kind.PSYCHOSOCIAL, concerns=[colleague], source=Source.OBSERVED,
+                               description="Et tilfelle til for lasttesten.", known_at=timezone.localdate())
+
+
 @pytest.mark.django_db(transaction=True)
 def test_bench_load_drives_every_journey_without_errors(monkeypatch):
     call_command("generate", people=40, years=1, seed=3, password=PASSWORD, no_migrate=True, stdout=io.StringIO())
@@ -38,6 +56,8 @@ def test_bench_load_drives_every_journey_without_errors(monkeypatch):
         from tests.processes import database_url
 
         monkeypatch.setenv("DATABASE_URL", database_url())
+    _give_each_manager_with_one_case_another()
+    entries_before = dict(Case.objects.annotate(n=Count("entries")).values_list("pk", "n"))
     out = io.StringIO()
     # Enough requests for two rounds of the ~23 journeys (the clients take them in turn); the
     # duration is only a safety net.
@@ -53,6 +73,13 @@ def test_bench_load_drives_every_journey_without_errors(monkeypatch):
             rows[(match["label"].strip(), match["persona"])] = (int(match["n"]), int(match["errors"]))
     assert ALWAYS <= set(rows), sorted(ALWAYS - set(rows))
     assert all(n >= 1 and errors == 0 for n, errors in rows.values()), rows
+    # The case page and PDF read the same case all through the run: new entries go to another.
+    entries_after = dict(Case.objects.annotate(n=Count("entries")).values_list("pk", "n"))
+    pairs = re.findall(r"^  mgr-\w+: .*, case (\d+), new entries in case (\d+)$", report, re.MULTILINE)
+    assert pairs, report
+    for read, written in pairs:
+        assert entries_after[int(read)] == entries_before[int(read)]
+        assert entries_after[int(written)] > entries_before[int(written)]
 
 
 def test_the_report_names_a_slow_statement_by_its_tables_and_conditions_not_its_columns():
