@@ -13,11 +13,8 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 from django.db.models import Count
-from django.utils import timezone
 
-from tidsnok.cases import services
-from tidsnok.cases.models import Case, Handler, Kind, Source
-from tidsnok.org.models import Person, Role, RoleAssignment
+from tidsnok.cases.models import Case
 
 PASSWORD = "bench-load-test-password"
 
@@ -33,18 +30,6 @@ ALWAYS = {
 ROW = re.compile(r"^(?P<label>.{16}) (?P<persona>\S+)\s+(?P<n>\d+)\s+\S+\s+\S+\s+\S+\s+\S+\s+(?P<errors>\d+)\s")
 
 
-def _give_each_manager_with_one_case_another():
-    """So that the benchmark has a case for her to read and another for her to write in."""
-    open_cases = Handler.objects.filter(removed_at__isnull=True, case__status="open", case__restricted=False)
-    lonely = open_cases.values("person").annotate(n=Count("case")).filter(n=1).values_list("person", flat=True)
-    for manager in Person.objects.filter(pk__in=lonely, user__isnull=False):
-        unit = RoleAssignment.objects.active().filter(person=manager, role=Role.MANAGER).first()
-        colleague = unit and Person.objects.filter(unit=unit.unit).exclude(pk=manager.pk).first()
-        if colleague:
-            services.open_case(manager.user, kind=Kind.PSYCHOSOCIAL, concerns=[colleague], source=Source.OBSERVED,
-                               description="Et tilfelle til for lasttesten.", known_at=timezone.localdate())
-
-
 @pytest.mark.django_db(transaction=True)
 def test_bench_load_drives_every_journey_without_errors(monkeypatch):
     call_command("generate", people=40, years=1, seed=3, password=PASSWORD, no_migrate=True, stdout=io.StringIO())
@@ -56,7 +41,6 @@ def test_bench_load_drives_every_journey_without_errors(monkeypatch):
         from tests.processes import database_url
 
         monkeypatch.setenv("DATABASE_URL", database_url())
-    _give_each_manager_with_one_case_another()
     entries_before = dict(Case.objects.annotate(n=Count("entries")).values_list("pk", "n"))
     out = io.StringIO()
     # Enough requests for two rounds of the ~23 journeys (the clients take them in turn); the
@@ -79,7 +63,8 @@ def test_bench_load_drives_every_journey_without_errors(monkeypatch):
     assert pairs, report
     for read, written in pairs:
         assert entries_after[int(read)] == entries_before[int(read)]
-        assert entries_after[int(written)] > entries_before[int(written)]
+        # A case of hers, or one the benchmark opened for her when she had only the one.
+        assert entries_after[int(written)] > entries_before.get(int(written), 0)
 
 
 def test_the_report_names_a_slow_statement_by_its_tables_and_conditions_not_its_columns():

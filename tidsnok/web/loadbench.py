@@ -270,6 +270,7 @@ class Persona:
     label: str
     user: object
     totp: str | None = None
+    unit_id: int | None = None  # the unit a manager persona manages
     case_id: int | None = None
     # Where her "add entry" writes: another of her cases when she has one, so that the case page
     # and the PDF above show the same case all through the run.
@@ -379,8 +380,8 @@ class LoadBench:
                     .filter(Exists(Party.objects.filter(person=OuterRef("pk"), role="concerned")))
                     .select_related("user").order_by("pk").first())
         personas = [
-            Persona("mgr-large", f"manager, large unit ({large.n} people)", manager_of(large)),
-            Persona("mgr-small", f"manager, small unit ({small.n} people)", manager_of(small)),
+            Persona("mgr-large", f"manager, large unit ({large.n} people)", manager_of(large), unit_id=large.pk),
+            Persona("mgr-small", f"manager, small unit ({small.n} people)", manager_of(small), unit_id=small.pk),
             Persona("hr", "HR, whole organisation", hr, totp=totp_secret_of(hr)),
         ]
         if employee is not None:
@@ -397,9 +398,29 @@ class LoadBench:
                                                                    removed_at__isnull=True)))
             chosen = list(cases.annotate(e=Count("entries")).order_by("-e", "pk").values_list("pk", flat=True)[:2])
             persona.case_id = chosen[0] if chosen else None
-            if persona.key != "hr":  # HR reads; the managers write
-                persona.entry_case_id = chosen[-1] if chosen else None
+            if persona.key != "hr" and chosen:  # HR reads; the managers write
+                persona.entry_case_id = chosen[1] if len(chosen) > 1 else self.second_case(persona)
         return personas
+
+    def second_case(self, persona) -> int | None:
+        """A case for a manager's new entries when she has only the one she reads: opened through the
+        services, as she would, about someone in the unit she manages (a benchmark's database is a
+        copy)."""
+        from django.db.models import Q
+        from django.utils import timezone
+
+        from tidsnok.cases import services
+        from tidsnok.cases.models import Kind, Source
+        from tidsnok.org.models import Person
+
+        today = timezone.localdate()
+        colleague = (Person.objects.filter(unit_id=persona.unit_id).exclude(user=persona.user)
+                     .filter(Q(end_date__isnull=True) | Q(end_date__gte=today)).order_by("pk").first())
+        if colleague is None:
+            return persona.case_id
+        case = services.open_case(persona.user, kind=Kind.PSYCHOSOCIAL, concerns=[colleague], source=Source.OBSERVED,
+                                  description="Lasttest: saken nye notater skrives i.", known_at=today)
+        return case.pk
 
     def journeys(self, personas):
         from django.utils import timezone
