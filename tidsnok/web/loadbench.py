@@ -387,22 +387,25 @@ class LoadBench:
         if employee is not None:
             personas.append(Persona("employee", "employee", employee.user))
         # A case each handler works on: an open, non-restricted one she handles, with the most
-        # entries; and the next such case for her new entries. Written to the case she reads, a
-        # 60-second run took the case page and PDF from 12 entries to 91, each request dearer
-        # than the one before.
+        # entries; and the next such case of the same kind for her new entries. Written to the
+        # case she reads, a 60-second run took the case page and PDF from 12 entries to 91, each
+        # request dearer than the one before.
         for persona in personas[:3]:
             person = Person.objects.get(user=persona.user)
             cases = Case.objects.filter(organisation=org, status="open", restricted=False)
             if persona.key != "hr":
                 cases = cases.filter(Exists(Handler.objects.filter(case=OuterRef("pk"), person=person,
                                                                    removed_at__isnull=True)))
-            chosen = list(cases.annotate(e=Count("entries")).order_by("-e", "pk").values_list("pk", flat=True)[:2])
-            persona.case_id = chosen[0] if chosen else None
-            if persona.key != "hr" and chosen:  # HR reads; the managers write
-                persona.entry_case_id = chosen[1] if len(chosen) > 1 else self.second_case(persona)
+            cases = cases.annotate(e=Count("entries")).order_by("-e", "pk")
+            read = cases.values_list("pk", "kind").first()
+            persona.case_id = read[0] if read else None
+            if persona.key != "hr" and read:  # HR reads; the managers write
+                # Of the same kind: a note costs more on a sick-leave case (its rules run).
+                other = cases.filter(kind=read[1]).exclude(pk=read[0]).values_list("pk", flat=True).first()
+                persona.entry_case_id = other or self.second_case(persona, read[1])
         return personas
 
-    def second_case(self, persona) -> int | None:
+    def second_case(self, persona, kind: str) -> int | None:
         """A case for a manager's new entries when she has only the one she reads: opened through the
         services, as she would, about someone in the unit she manages (a benchmark's database is a
         copy)."""
@@ -410,15 +413,15 @@ class LoadBench:
         from django.utils import timezone
 
         from tidsnok.cases import services
-        from tidsnok.cases.models import Kind, Source
+        from tidsnok.cases.models import MANAGER_KINDS, Source
         from tidsnok.org.models import Person
 
         today = timezone.localdate()
         colleague = (Person.objects.filter(unit_id=persona.unit_id).exclude(user=persona.user)
                      .filter(Q(end_date__isnull=True) | Q(end_date__gte=today)).order_by("pk").first())
-        if colleague is None:
+        if colleague is None or kind not in MANAGER_KINDS:  # sick-leave cases come from absence only
             return persona.case_id
-        case = services.open_case(persona.user, kind=Kind.PSYCHOSOCIAL, concerns=[colleague], source=Source.OBSERVED,
+        case = services.open_case(persona.user, kind=kind, concerns=[colleague], source=Source.OBSERVED,
                                   description="Lasttest: saken nye notater skrives i.", known_at=today)
         return case.pk
 
