@@ -370,7 +370,8 @@ def data_fingerprint(organisation_id: int) -> tuple:
 
     The seq and hash of the newest audit event of a change to any of them
     (audit.services.last_event): one index seek per action, at any size. Every such change
-    writes its event in its own transaction, as every state change in tidsnok does.
+    writes its event in its own transaction, as every state change in tidsnok does; one made
+    behind the services' back would be seen only when the entry expires at midnight.
     Installation-wide, so `organisation_id` does not narrow it: a change in another
     organisation of the same installation only costs the next request a fresh computation.
 
