@@ -502,7 +502,7 @@ def bench_statistics(out, hr_user, org, first: date, last: date, repeat: int = 3
     miss_wall, miss_cpu, _stats = _timed(first_request, repeat)
     hit_wall, hit_cpu, cached = _timed(lambda: statistics.compute(hr_user, org, first, last), max(repeat, 5))
     assert statistics.as_csv(cached) == statistics.as_csv(stats)
-    print_wall, print_cpu, _fingerprint = _timed(lambda: statistics.data_fingerprint(org.pk), max(repeat, 5))
+    print_wall, print_cpu, _fingerprint = _timed(statistics.data_fingerprint, max(repeat, 5))
     sql_seconds, _sql_cpu, (count, weighted_days) = _timed(lambda: bare_aggregate(org.pk, first, last), repeat)
     cold_page, walls, cpus = _statistics_page_times(hr_user, 20)
     out.write(

@@ -363,7 +363,7 @@ ORGANISATION_ACTIONS = ("person.created", "person.changed", "unit.created", "uni
                         "deadlines.closed_day_added")
 
 
-def data_fingerprint(organisation_id: int) -> tuple:
+def data_fingerprint() -> tuple:
     """A cheap fingerprint of the data the statistics read: the absence episodes and their
     grade periods, the organisation's people (unit, position percentage, employment dates),
     its unit tree and its calendar's closed days.
@@ -372,8 +372,8 @@ def data_fingerprint(organisation_id: int) -> tuple:
     (audit.services.last_event): one index seek per action, at any size. Every such change
     writes its event in its own transaction, as every state change in tidsnok does; one made
     behind the services' back would be seen only when the entry expires at midnight.
-    Installation-wide, so `organisation_id` does not narrow it: a change in another
-    organisation of the same installation only costs the next request a fresh computation.
+    Installation-wide: a change in another organisation of the same installation only costs
+    the next request a fresh computation.
 
     It used to count and sum the people, units and closed days (COUNT, MAX(id), SUM(version)):
     about 12 ms of SQLite and 10 ms of PostgreSQL on every request served from the cache at
@@ -424,7 +424,7 @@ def compute(actor, organisation, first: date, last: date, unit: Unit | None = No
     if not use_cache or not _worth_caching(allowed, unit):
         return _compute(organisation, allowed, unit, first, last)
     key = _cache_key(organisation.pk, allowed, unit, first, last)
-    fingerprint = data_fingerprint(organisation.pk)  # before computing: figures are never older than it
+    fingerprint = data_fingerprint()  # before computing: figures are never older than it
     payload = _cached_payload(key, fingerprint)
     if payload is not None:
         return Statistics.from_payload(first, last, payload)
@@ -481,9 +481,9 @@ def warm(worker: str = "") -> int:
     a manager's scope is small and quick to compute. Returns how many were recomputed."""
     first, last = default_period()
     warmed = 0
+    fingerprint = data_fingerprint()  # the installation's, read before any computation below
     for organisation in Organisation.objects.all():
         key = _cache_key(organisation.pk, scope.ALL, None, first, last)
-        fingerprint = data_fingerprint(organisation.pk)
         found = cache.get(key)
         if found is not None and found[0] == fingerprint:
             continue

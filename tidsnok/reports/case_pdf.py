@@ -612,7 +612,7 @@ def _person_ids_in(entries) -> set[int]:
     return ids
 
 
-def _case_events(case, entry_ids_q, measure_ids_q):
+def _case_events(case):
     """The audit events about this case, its entries and its measures, oldest first.
 
     One part per kind of object, each matched on the indexed (object_type, object_id)
@@ -624,9 +624,12 @@ def _case_events(case, entry_ids_q, measure_ids_q):
         return (AuditEvent.objects.filter(**match).order_by()
                 .values_list("seq", "time", "actor_id", "action", "object_type", "object_id", "hash"))
 
+    def ids_of(model):  # object_id is text
+        return model.objects.filter(case=case).annotate(sid=Cast("id", CharField())).values("sid")
+
     return about(object_type=Case._meta.label_lower, object_id=str(case.pk)).union(
-        about(object_type=Entry._meta.label_lower, object_id__in=entry_ids_q),
-        about(object_type=Measure._meta.label_lower, object_id__in=measure_ids_q),
+        about(object_type=Entry._meta.label_lower, object_id__in=ids_of(Entry)),
+        about(object_type=Measure._meta.label_lower, object_id__in=ids_of(Measure)),
         all=True,
     ).order_by("seq")
 
@@ -730,9 +733,7 @@ def case_document(actor, case: Case, lang: str, now: datetime) -> dict:
     entries_by_id = {e.pk: e for e in entries}
 
     # The audit log's events for this case: the timeline cites them by number.
-    entry_ids = Entry.objects.filter(case=case).annotate(sid=Cast("id", CharField())).values("sid")
-    measure_ids = Measure.objects.filter(case=case).annotate(sid=Cast("id", CharField())).values("sid")
-    events = list(_case_events(case, entry_ids, measure_ids))
+    events = list(_case_events(case))
     actor_names = dict(
         Person.objects.filter(user_id__in={e[2] for e in events if e[2]}).values_list("user_id", "name")
     )
