@@ -22,7 +22,7 @@ from django.utils import timezone
 from tidsnok.absence import rules
 from tidsnok.absence.models import Episode, GradePeriod, RecurrenceFlag
 from tidsnok.audit.models import AuditEvent
-from tidsnok.audit.services import verify_chain
+from tidsnok.audit.services import head, latest_checkpoint, verify_chain
 from tidsnok.cases.models import Case, Deadline, Kind
 from tidsnok.org.models import Organisation, Person, Role, RoleAssignment, Unit
 
@@ -218,6 +218,15 @@ def _fingerprint(seed: int, events_before: int) -> dict:
         "events": sorted(Counter(AuditEvent.objects.filter(seq__gt=events_before).values_list(
             "action", flat=True)).items()),
     }
+
+
+@pytest.mark.django_db
+def test_the_generator_leaves_a_verified_checkpoint_at_the_head_so_the_first_pdf_verifies_nothing_again(generated):
+    checkpoint = latest_checkpoint()
+    seq, _hash = head()
+    assert checkpoint is not None and checkpoint.seq == seq
+    assert checkpoint.full_seq == seq  # a full run, not one resting on an older checkpoint
+    assert f"audit events: {seq}, verified, checkpoint at event {seq}" in generated.output
 
 
 @pytest.mark.django_db
