@@ -102,6 +102,21 @@ def test_my_deadlines_lists_what_she_is_responsible_for(world, client):
     assert mine.number in page and other.number not in page
 
 
+def test_my_deadlines_come_a_page_at_a_time_and_none_is_left_out(world, client, monkeypatch):
+    from tidsnok.notify import views
+
+    monkeypatch.setattr(views, "DEADLINES_PER_PAGE", 2)
+    case = open_case(world, known_at=date(2027, 3, 22))
+    expected = [d.due.strftime("%d.%m.%Y") for d in case.deadlines.filter(status="open").order_by("due", "pk")]
+    assert len(expected) > 2
+    client.force_login(world.user("marte"))
+    pages = [client.get("/meldinger/frister/", {"page": n}).content.decode() for n in range(1, len(expected))]
+    listed = [day for page in pages for day in re.findall(r"<td>(\d\d\.\d\d\.\d{4})", page)]
+    assert listed[:len(expected)] == expected  # past the last page the last page comes again
+    assert f"Frister 1–2 av {len(expected)}" in pages[0] and 'rel="next"' in pages[0]
+    assert "Forfallsdato" in pages[0]  # not "Frist" twice: the date column has a name of its own
+
+
 def test_hr_sets_the_reminder_rules_and_the_change_is_audited(world, login):
     client = login(world.user("hanne"), enrol_totp(world.user("hanne")))
     assert client.get("/meldinger/paminnelsesregler/").status_code == 200

@@ -1,4 +1,11 @@
 import re
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import time_machine
+
+from tidsnok.cases import services as case_services
+from tidsnok.cases.models import Kind, Source
 
 from tests.conftest import enrol_totp
 
@@ -92,3 +99,68 @@ def test_min_oversikt_asks_the_same_number_of_queries_for_a_few_people_as_for_ma
     with CaptureQueriesContext(connection) as many:
         assert client.get("/?side=2").status_code == 200
     assert len(many) == len(few)
+
+
+# --- "Deadlines in the next two weeks" on Min oversikt ----------------------------------------
+
+OSLO = ZoneInfo("Europe/Oslo")
+
+
+def _open_case_known_on(world, day: date, concerns):
+    with time_machine.travel(datetime(day.year, day.month, day.day, 8, tzinfo=OSLO), tick=False):
+        return case_services.open_case(
+            world.user("marte"), kind=Kind.PSYCHOSOCIAL, concerns=concerns, parties=[], factors=["workload"],
+            description="Sier han ikke rekker arbeidsoppgavene.", source=Source.EMPLOYEE_TOLD, known_at=day,
+        )
+
+
+def _min_oversikt_on(client, user, day: date) -> str:
+    with time_machine.travel(datetime(day.year, day.month, day.day, 9, tzinfo=OSLO), tick=False):
+        client.force_login(user)  # logged in that day: a session from today would have expired
+        return client.get("/").content.decode()
+
+
+def _soon_section(body: str) -> str:
+    match = re.search(r'<section aria-labelledby="soon-heading".*?</section>', body, re.S)
+    assert match, "no section of deadlines due soon"
+    return match.group(0)
+
+
+def test_a_manager_sees_first_what_is_overdue_or_due_within_two_weeks_and_nothing_later(world, client):
+    from tidsnok.web.views import SOON_DAYS
+
+    case = _open_case_known_on(world, date(2027, 3, 1), [world.emil])
+    today = date(2027, 3, 15)
+    section = _soon_section(_min_oversikt_on(client, world.user("marte"), today))
+    open_deadlines = list(case.deadlines.filter(status="open").order_by("due", "pk"))
+    soon = [d for d in open_deadlines if d.due <= today + timedelta(days=SOON_DAYS)]
+    later = [d for d in open_deadlines if d.due > today + timedelta(days=SOON_DAYS)]
+    assert soon and later, "the case should have deadlines on both sides of the two weeks"
+    listed = re.findall(r"<td>(\d\d\.\d\d\.\d{4})", section)
+    assert listed == [d.due.strftime("%d.%m.%Y") for d in soon]
+    assert any(d.due < today for d in soon) == ("(overskredet)" in section)
+    assert f'href="/saker/{case.pk}/"' in section and case.number in section
+    assert 'href="/meldinger/frister/"' in section and "Det er flere." not in section
+
+
+def test_only_the_first_few_are_shown_and_the_rest_is_one_click_away(world, client):
+    from tidsnok.web.views import SOON_SHOWN
+
+    for _ in range(SOON_SHOWN):
+        _open_case_known_on(world, date(2027, 3, 1), [world.emil])
+    section = _soon_section(_min_oversikt_on(client, world.user("marte"), date(2027, 3, 15)))
+    assert len(re.findall(r"<td>(\d\d\.\d\d\.\d{4})", section)) == SOON_SHOWN
+    assert "Det er flere." in section and "Alle mine frister" in section
+
+
+def test_a_manager_with_nothing_due_is_told_so_and_an_employee_sees_no_such_section(world, client):
+    section = _soon_section(_min_oversikt_on(client, world.user("marte"), date(2027, 3, 15)))
+    assert "Ingenting er overskredet, og ingenting forfaller de neste to ukene." in section
+    assert 'id="soon-heading"' not in _min_oversikt_on(client, world.user("emil"), date(2027, 3, 15))
+
+
+def test_a_manager_of_another_unit_does_not_see_marte_s_deadlines(world, client):
+    theirs = _open_case_known_on(world, date(2027, 3, 1), [world.emil])
+    body = _min_oversikt_on(client, world.user("sander"), date(2027, 3, 15))
+    assert theirs.number not in body
+    assert "Ingenting er overskredet" in _soon_section(body)

@@ -24,6 +24,7 @@ from tidsnok.org import scope
 from tidsnok.versioning import StaleVersion
 
 PAGE_SIZE = 50
+DEADLINES_PER_PAGE = 100
 FEED_SESSION_KEY = "notify_new_feed_token"
 
 
@@ -77,12 +78,13 @@ def notifications(request):
 @require_GET
 def my_deadlines(request):
     """The deadlines I am responsible for: the same list as my calendar feed."""
-    rows = list(feed.open_deadlines(request.user)[:500])
+    # A page at a time, not the first 500: HR may answer for thousands, and none may be left out.
+    page = Paginator(feed.open_deadlines(request.user), DEADLINES_PER_PAGE).get_page(request.GET.get("page"))
     today = timezone.localdate()
     lang = _lang()
     items = [{"deadline": d, "title": d.title(lang), "link": case_path(d.case_id), "overdue": d.due < today,
-              "today": d.due == today} for d in rows]
-    return render(request, "notify/deadlines.html", {"items": items, "today": today})
+              "today": d.due == today} for d in page]
+    return render(request, "notify/deadlines.html", {"items": items, "page": page, "today": today})
 
 
 @login_required

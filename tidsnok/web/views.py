@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -5,15 +7,19 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.http import JsonResponse
 from django.shortcuts import render
+from django.utils import timezone, translation
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from tidsnok.org import scope
 from tidsnok.access.policy import visible
+from tidsnok.notify.feed import open_deadlines
+from tidsnok.notify.messages import case_path
+from tidsnok.org import scope
 from tidsnok.org.models import Person, RoleAssignment, Unit
 
-
 PEOPLE_PER_PAGE = 50
+SOON_DAYS = 14  # "due soon" on Min oversikt: overdue, and due within two weeks
+SOON_SHOWN = 5  # the rest is one click away, on My deadlines
 
 
 @login_required
@@ -36,11 +42,26 @@ def home(request):
     # A page at a time: a sector manager may answer for thousands of people.
     people = Paginator(responsible_for, PEOPLE_PER_PAGE).get_page(request.GET.get("side"))
     units = visible(user, Unit).filter(pk__in=list(managed)).order_by("path") if managed else Unit.objects.none()
-    return render(
-        request,
-        "web/home.html",
-        {"person": person, "roles": roles, "units": units, "people": people},
-    )
+    soon, more_soon = _due_soon(user) if person else ([], False)
+    return render(request, "web/home.html", {
+        "person": person, "roles": roles, "units": units, "people": people,
+        # Shown to whoever answers for deadlines, and to anyone who has one (an added handler).
+        "show_soon": bool(soon) or bool(managed) or scope.is_hr(user), "soon": soon, "more_soon": more_soon,
+    })
+
+
+def _due_soon(user) -> tuple[list[dict], bool]:
+    """The first deadlines of My deadlines that are overdue or due within SOON_DAYS, and
+    whether there are more: a manager short of time sees first what cannot wait."""
+    today = timezone.localdate()
+    lang = "en" if (translation.get_language() or "nb").startswith("en") else "nb"
+    rows = list(open_deadlines(user).filter(due__lte=today + timedelta(days=SOON_DAYS))[:SOON_SHOWN + 1])
+    soon = [
+        {"deadline": d, "title": d.title(lang), "link": case_path(d.case_id), "overdue": d.due < today,
+         "today": d.due == today}
+        for d in rows[:SOON_SHOWN]
+    ]
+    return soon, len(rows) > SOON_SHOWN
 
 
 @never_cache
