@@ -247,3 +247,20 @@ def test_dtstamp_is_when_the_deadline_last_changed_in_utc(world, client):
         assert stamp.to_ical() == b"20270322T070005Z"
         assert stamp.dt == deadline.updated_at.replace(microsecond=0)
     assert "DTSTAMP:20270322T070005Z" in fetch(client, token).content.decode()
+
+
+def test_her_deadlines_are_read_by_her_own_cases_and_put_in_due_order_here_not_by_the_database(world):
+    from tidsnok.notify.feed import deadlines_by_keys, open_deadline_keys, open_deadlines
+
+    first = open_case(world, known_at=date(2027, 3, 22))
+    second = open_case(world, known_at=date(2027, 3, 1))
+    user = world.user("marte")
+    sql = str(open_deadlines(user).query)
+    # No ORDER BY for SQLite to serve from the due-date index of every open deadline, and
+    # no subquery of every case she may see: her few cases, by key (docs/performance.md).
+    assert "ORDER BY" not in sql and '"V0"' not in sql
+    keys = open_deadline_keys(user)
+    expected = sorted(Deadline.objects.filter(case__in=[first, second], status="open", expected_event=False)
+                      .values_list("due", "pk"))
+    assert keys == expected and {due for due, _pk in keys} != {due for due, _pk in keys[:1]}
+    assert [d.pk for d in deadlines_by_keys(keys)] == [pk for _due, pk in expected]

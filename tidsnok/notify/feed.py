@@ -13,7 +13,7 @@ bytes without any icalendar work).
 
 import hashlib
 from dataclasses import dataclass
-from datetime import UTC, timedelta
+from datetime import UTC, date, timedelta
 from urllib.parse import urlsplit
 
 import icalendar
@@ -26,7 +26,7 @@ from icalendar import Calendar, Event
 from tidsnok.access.policy import visible
 from tidsnok.cases.models import Case, Deadline
 from tidsnok.notify.messages import absolute, case_path
-from tidsnok.notify.responsibility import deadlines_of
+from tidsnok.notify.responsibility import deadlines_of, own_open_case_ids
 from tidsnok.notify.services import language_of
 from tidsnok.org import scope
 
@@ -46,13 +46,32 @@ CACHE_SECONDS = 24 * 60 * 60
 
 
 def open_deadlines(user):
+    """Her open deadlines in the cases she may still see, in no order (see open_deadline_keys)."""
     person = scope.person_of(user)
     if person is None:
         return Deadline.objects.none()
-    return (
-        deadlines_of(person).filter(case__in=visible(user, Case))
-        .select_related("case").order_by("due", "id")
-    )
+    # Of her open cases, those she may still see, looked up by key. As a subquery of every
+    # case she may see, SQLite listed all of HR's 21,000 visible cases on each call (22 ms at
+    # 50,000 employees) to keep the few dozen she handles.
+    own = own_open_case_ids(person)
+    seen = list(visible(user, Case).filter(pk__in=own).values_list("pk", flat=True)) if own else []
+    return deadlines_of(person, case_ids=seen).order_by()
+
+
+def open_deadline_keys(user) -> list[tuple[date, int]]:
+    """(due, pk) of her open deadlines, earliest first.
+
+    Sorted here, not by the database: they are bounded by her open cases, and asked for in
+    due order (with a LIMIT, or for a whole feed) SQLite walked every open deadline of the
+    installation by its due-date index instead of reading her cases' deadlines by key
+    (47 ms against 7 for a manager of 130 open cases at 50,000 employees)."""
+    return sorted(open_deadlines(user).values_list("due", "pk"))
+
+
+def deadlines_by_keys(keys: list[tuple[date, int]]) -> list[Deadline]:
+    """The deadlines of `keys` (from open_deadline_keys), in that order, with their cases."""
+    found = Deadline.objects.select_related("case").in_bulk([pk for _due, pk in keys])
+    return [found[pk] for _due, pk in keys if pk in found]
 
 
 @dataclass(frozen=True)
@@ -87,7 +106,8 @@ def snapshot(user) -> Snapshot:
         # The catalogue is fixed per release, but hashing the texts themselves
         # costs three look-ups and makes a new translation a new version.
         texts = (_("tidsnok deadlines"), _("%(title)s (case %(number)s)"), _("Open the case in tidsnok: %(url)s"))
-    rows = list(open_deadlines(user).values_list(*_COLUMNS))
+    # In due order, sorted here for the reason open_deadline_keys gives.
+    rows = sorted(open_deadlines(user).values_list(*_COLUMNS), key=lambda row: (row[1], row[0]))
     canonical = repr((
         _LAYOUT, lang, texts, absolute(case_path(0)),
         # isoformat, not repr: the same instant must hash the same whichever tzinfo

@@ -56,15 +56,21 @@ def responsible_q(person: Person) -> Q:
     return as_hr | (not_hr_route & as_owner)
 
 
-def deadlines_of(person: Person):
-    # Her own open cases (owner or active handler) are implied by responsible_q, but read first,
-    # each from its index, they let the database start from their deadlines instead of every
-    # open deadline of the installation (23,000 at 50,000 employees). As a subquery with an OR,
-    # PostgreSQL's estimate of it was 30 times too high, and it walked the open deadlines anyway.
+def own_open_case_ids(person: Person) -> list[int]:
+    """Her open cases: those she owns or handles (two index reads)."""
     owned = Case.objects.filter(owner=person, status=Status.OPEN).values_list("pk", flat=True)
     handled = Handler.objects.filter(person=person, removed_at__isnull=True,
                                      case__status=Status.OPEN).values_list("case_id", flat=True)
-    own_cases = sorted(set(owned) | set(handled))
+    return sorted(set(owned) | set(handled))
+
+
+def deadlines_of(person: Person, case_ids: list[int] | None = None):
+    """The open deadlines she answers for, in her open cases (or in `case_ids`, a part of them)."""
+    # Her own open cases are implied by responsible_q, but read first, each from its index,
+    # they let the database start from their deadlines instead of every open deadline of the
+    # installation (23,000 at 50,000 employees). As a subquery with an OR, PostgreSQL's
+    # estimate of it was 30 times too high, and it walked the open deadlines anyway.
+    own_cases = own_open_case_ids(person) if case_ids is None else case_ids
     return reminded_deadlines().filter(case_id__in=own_cases).filter(responsible_q(person))
 
 

@@ -12,7 +12,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from tidsnok.access.policy import visible
-from tidsnok.notify.feed import open_deadlines
+from tidsnok.notify.feed import deadlines_by_keys, open_deadline_keys
 from tidsnok.notify.messages import case_path
 from tidsnok.org import scope
 from tidsnok.org.models import Person, RoleAssignment, Unit
@@ -55,13 +55,13 @@ def _due_soon(user) -> tuple[list[dict], bool]:
     whether there are more: a manager short of time sees first what cannot wait."""
     today = timezone.localdate()
     lang = "en" if (translation.get_language() or "nb").startswith("en") else "nb"
-    rows = list(open_deadlines(user).filter(due__lte=today + timedelta(days=SOON_DAYS))[:SOON_SHOWN + 1])
+    keys = [key for key in open_deadline_keys(user) if key[0] <= today + timedelta(days=SOON_DAYS)]
     soon = [
         {"deadline": d, "title": d.title(lang), "link": case_path(d.case_id), "overdue": d.due < today,
          "today": d.due == today}
-        for d in rows[:SOON_SHOWN]
+        for d in deadlines_by_keys(keys[:SOON_SHOWN])
     ]
-    return soon, len(rows) > SOON_SHOWN
+    return soon, len(keys) > SOON_SHOWN
 
 
 @never_cache
