@@ -252,8 +252,8 @@ def _cell(value) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
-def write_csv(out, rows: list[Row], total: Row, headers: list[str], total_label: str) -> None:
-    writer = csv.writer(out)
+def write_csv(out, rows: list[Row], total: Row, headers: list[str], total_label: str, delimiter: str = ",") -> None:
+    writer = csv.writer(out, delimiter=delimiter)
     writer.writerow(headers)
     for row in rows:
         writer.writerow([_cell(row.unit.code), _cell(row.unit.name), row.open, row.overdue, row.on_time, row.late,

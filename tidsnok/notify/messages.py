@@ -181,4 +181,7 @@ def notification_text(kind: str, data: dict, *, number: str = "", title: str = "
         return _("You are involved as HR in case %(number)s") % values
     if kind == "handler_added":
         return _("You are a handler of case %(number)s") % values
+    if kind == "access_request":
+        # The request's due date only: who asked is on the access copy page, behind HR's login.
+        return _("An employee asked for an access copy, due %(due)s") % {"due": data.get("due", "")}
     return kind

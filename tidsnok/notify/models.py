@@ -135,6 +135,7 @@ class NotificationKind(models.TextChoices):
     HR_INVOLVED = "hr_involved", _("HR involved")
     HANDLER_ADDED = "handler_added", _("New case to handle")
     MAIL_FAILED = "mail_failed", _("E-mail not delivered")
+    ACCESS_REQUEST = "access_request", _("Request for an access copy")
 
 
 class NotificationQuerySet(models.QuerySet):

@@ -65,6 +65,10 @@ def notifications(request):
         )
         if n.kind == "mail_failed":
             link = reverse("notify:deliveries")
+        elif n.case_id is None and str((n.data or {}).get("path", "")).startswith("/"):
+            # A page of a room above this one (an access copy request), named by the room that
+            # queued the notification: notify does not know those pages.
+            link = n.data["path"]
         else:
             link = case_path(n.case_id) if n.case_id and ok else ""
         items.append(Item(n, text, link))
