@@ -27,9 +27,12 @@ CORE = {
     ("cases: change measure status", "mgr-large"), ("cases: change measure status", "hr"),
     ("whistleblowing: acknowledge", "hr"),
     ("whistleblowing: message to reporter", "hr"), ("whistleblowing: internal note", "hr"),
+    ("reports: inspection pack (12 months)", "hr"), ("reports: access copy (PDF)", "hr"),
 }
-# The whistleblowing channel answers a report with the receipt page; every other action redirects.
-RECEIPT_PAGE = {"whistleblowing: submit (named)", "whistleblowing: submit (anonymous)"}
+# The whistleblowing channel answers a report with the receipt page, and the exports with the
+# file; every other action redirects.
+RECEIPT_PAGE = {"whistleblowing: submit (named)", "whistleblowing: submit (anonymous)",
+                "reports: inspection pack (12 months)", "reports: access copy (PDF)"}
 ROW = re.compile(r"^(?P<action>\w+: .{1,44}?)\s+(?P<user>[a-z-]+)\s+(?P<status>\d+|-)\s+(?P<rest>\S.*)$")
 
 

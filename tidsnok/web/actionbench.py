@@ -316,6 +316,12 @@ class ActionBench:
         # org
         add("org: import 1-row people file (unit change)", "admin", self.import_people)
         add("org: import 1-row units file (new manager)", "admin", self.import_units)
+        # reports: the two exports that write to the audit log, so they are POSTs
+        add("reports: inspection pack (12 months)", "hr", lambda: {
+            "path": "/rapporter/tilsyn/", "expect": (200,),
+            "form": {"start": (self.today - timedelta(days=365)).strftime("%d.%m.%Y"),
+                     "end": self.today.strftime("%d.%m.%Y"), "case_numbers": ""}})
+        add("reports: access copy (PDF)", "hr", self.access_copy)
         # notify
         for who in ("mgr-large", "hr"):
             add("notify: mark all read", who, lambda: {"path": "/meldinger/", "form": {"all": "1"}})
@@ -537,6 +543,12 @@ class ActionBench:
         data = f"kode;navn;overordnet;leder\n{unit.code};{unit.name};{parent};{manager.employee_number}\n"
         return {"path": "/org/import/", "form": {"units_file": Upload("units.csv", data.encode())},
                 "location": "/org/import/?import="}
+
+    def access_copy(self):
+        from tidsnok.org.models import Person
+
+        employee = Person.objects.get(user=self.persona("employee").user)
+        return {"path": f"/rapporter/innsyn/{employee.pk}/pdf", "form": {"lang": "nb"}, "expect": (200,)}
 
     def mark_one_read(self, who):
         from tidsnok.notify.models import Notification
