@@ -249,18 +249,23 @@ def test_dtstamp_is_when_the_deadline_last_changed_in_utc(world, client):
     assert "DTSTAMP:20270322T070005Z" in fetch(client, token).content.decode()
 
 
-def test_her_deadlines_are_read_by_her_own_cases_and_put_in_due_order_here_not_by_the_database(world):
-    from tidsnok.notify.feed import deadlines_by_keys, open_deadline_keys, open_deadlines
+def test_her_deadlines_read_by_key_and_decided_in_python_are_those_the_rule_in_sql_gives(world):
+    from tidsnok.notify.feed import deadlines_by_keys, open_deadline_keys
 
-    first = open_case(world, known_at=date(2027, 3, 22))
-    second = open_case(world, known_at=date(2027, 3, 1))
-    user = world.user("marte")
-    sql = str(open_deadlines(user).query)
-    # No ORDER BY for SQLite to serve from the due-date index of every open deadline, and
-    # no subquery of every case she may see: her few cases, by key (docs/performance.md).
-    assert "ORDER BY" not in sql and '"V0"' not in sql
-    keys = open_deadline_keys(user)
-    expected = sorted(Deadline.objects.filter(case__in=[first, second], status="open", expected_event=False)
-                      .values_list("due", "pk"))
-    assert keys == expected and {due for due, _pk in keys} != {due for due, _pk in keys[:1]}
-    assert [d.pk for d in deadlines_by_keys(keys)] == [pk for _due, pk in expected]
+    mine = open_case(world, known_at=date(2027, 3, 22))
+    with_hr = open_case(world, known_at=date(2027, 3, 1))
+    with time_machine.travel(at(date(2027, 3, 2)), tick=False):
+        # HR joins: the case's HR deadline is hers from now on, not the manager's.
+        case_services.ask_hr(world.user("marte"), with_hr, "Usikker på habilitet.")
+    hr = with_hr.handlers.get(role="hr", removed_at__isnull=True).person
+    kims = open_case(world, actor="kim", known_at=date(2027, 3, 22), concerns=[world.kari])
+    for person in (world.marte, hr, world.people["kim"]):
+        keys = open_deadline_keys(person.user)
+        assert keys == sorted(deadlines_of(person).values_list("due", "pk")), person.name
+        assert [d.pk for d in deadlines_by_keys(keys)] == [pk for _due, pk in keys]
+    marte = {pk for _due, pk in open_deadline_keys(world.user("marte"))}
+    hrs = {pk for _due, pk in open_deadline_keys(hr.user)}
+    assert marte and hrs and not marte & hrs
+    assert {d.case_id for d in Deadline.objects.filter(pk__in=hrs)} == {with_hr.pk}
+    assert not marte & set(kims.deadlines.values_list("pk", flat=True))
+    assert mine.pk in {d.case_id for d in Deadline.objects.filter(pk__in=marte)}

@@ -64,14 +64,14 @@ def own_open_case_ids(person: Person) -> list[int]:
     return sorted(set(owned) | set(handled))
 
 
-def deadlines_of(person: Person, case_ids: list[int] | None = None):
-    """The open deadlines she answers for, in her open cases (or in `case_ids`, a part of them)."""
+def deadlines_of(person: Person):
+    """The open deadlines she answers for, in her open cases, as one query (the sweep's rule,
+    responsible_people, as a filter)."""
     # Her own open cases are implied by responsible_q, but read first, each from its index,
     # they let the database start from their deadlines instead of every open deadline of the
     # installation (23,000 at 50,000 employees). As a subquery with an OR, PostgreSQL's
     # estimate of it was 30 times too high, and it walked the open deadlines anyway.
-    own_cases = own_open_case_ids(person) if case_ids is None else case_ids
-    return reminded_deadlines().filter(case_id__in=own_cases).filter(responsible_q(person))
+    return reminded_deadlines().filter(case_id__in=own_open_case_ids(person)).filter(responsible_q(person))
 
 
 @dataclass
