@@ -77,7 +77,7 @@ def test_the_pdf_from_the_child_is_the_pdf_typst_makes_in_process(document):
     content = case_pdf.render(document, timestamp=WHEN)
     assert content.startswith(b"%PDF-") and content.rstrip().endswith(b"%%EOF")
     assert b"pdfaid:part" in content  # PDF/A-2u, as before
-    assert content == typst.compile(case_pdf._template(), pdf_standards=case_pdf.PDF_STANDARD, **options)
+    assert content == typst.compile(case_pdf._template(), pdf_standards=typeset.PDF_STANDARD, **options)
 
 
 def test_a_case_pdf_is_typeset_without_typst_in_the_exporting_process(document):

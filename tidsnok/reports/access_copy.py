@@ -41,7 +41,6 @@ event.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -76,9 +75,9 @@ from tidsnok.cases.models import (
 from tidsnok.deadlines.rules import ORGANISATION_POLICY, POLICY_DEFAULT
 from tidsnok.org import scope
 from tidsnok.org.models import Person, Role, RoleAssignment
-from tidsnok.reports.case_pdf import PDF_STANDARD, ExportedPdf
+from tidsnok.reports.case_pdf import ExportedPdf
 from tidsnok.reports.models import AccessRequest
-from tidsnok.reports.typeset import TypstError, compile_pdf
+from tidsnok.reports.typeset import typeset_document
 from tidsnok.whistleblowing.models import Anonymity, Assessment, Category, Report
 
 TEMPLATE = "templates/reports/access_copy.typ"
@@ -604,17 +603,8 @@ def _template() -> bytes:
 
 
 def render(document: dict, timestamp: datetime | None = None) -> bytes:
-    options = dict(
-        sys_inputs={"data": json.dumps(document, ensure_ascii=False)},
-        ignore_system_fonts=True,
-        timestamp=(timestamp or timezone.now()).replace(microsecond=0),  # typst refuses microseconds
-        format="pdf",
-    )
-    try:
-        return compile_pdf(_template(), pdf_standards=PDF_STANDARD, **options)
-    except TypstError:
-        # A glyph the embedded fonts lack (an emoji in an entry): plain PDF rather than no copy.
-        return compile_pdf(_template(), **options)
+    """Compile the template with `document` as data; returns the PDF bytes."""
+    return typeset_document(_template(), document, timestamp)
 
 
 def filename(person: Person, lang: str, on: date) -> str:

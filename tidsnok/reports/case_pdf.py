@@ -33,7 +33,6 @@ How it is built:
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
@@ -68,7 +67,7 @@ from tidsnok.deadlines.calendar import normalise_lang
 from tidsnok.deadlines.rules import ORGANISATION_POLICY, POLICY_DEFAULT, explain_text, find_rule
 from tidsnok.org import scope
 from tidsnok.org.models import Person
-from tidsnok.reports.typeset import TypstError, compile_pdf
+from tidsnok.reports.typeset import typeset_document
 from tidsnok.whistleblowing.documentation import entry_lines as whistleblowing_lines
 
 TEMPLATE = "templates/reports/case.typ"
@@ -76,7 +75,6 @@ EXPORT_ACTION = "case.exported"
 # Embedded in the typst package: no system font, no download. The serif face
 # carries the text; the mono face the hashes (and any glyph the serif lacks).
 FONTS = ("Libertinus Serif", "New Computer Modern", "DejaVu Sans Mono")
-PDF_STANDARD = "a-2u"
 HASH_SHORT = 16
 
 # --- vocabulary -----------------------------------------------------------------------------------
@@ -958,19 +956,7 @@ def _template() -> bytes:
 
 def render(document: dict, timestamp: datetime | None = None) -> bytes:
     """Compile the template with `document` as data; returns the PDF bytes."""
-    payload = json.dumps(document, ensure_ascii=False)
-    options = dict(
-        sys_inputs={"data": payload},
-        ignore_system_fonts=True,
-        timestamp=(timestamp or timezone.now()).replace(microsecond=0),  # typst refuses microseconds
-        format="pdf",
-    )
-    try:
-        return compile_pdf(_template(), pdf_standards=PDF_STANDARD, **options)
-    except TypstError:
-        # PDF/A refuses a glyph the embedded fonts lack (an emoji in a note):
-        # the record matters more than the archival profile.
-        return compile_pdf(_template(), **options)
+    return typeset_document(_template(), document, timestamp)
 
 
 # --- the export -----------------------------------------------------------------------------------

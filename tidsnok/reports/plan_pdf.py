@@ -27,7 +27,6 @@ How it is built (as the case PDF, see case_pdf.py):
 from __future__ import annotations
 
 import hashlib
-import json
 from datetime import datetime
 from functools import lru_cache
 from importlib import resources
@@ -39,8 +38,8 @@ from tidsnok.access.policy import AccessDenied, can, visible
 from tidsnok.audit.services import record
 from tidsnok.cases.models import Case, Kind, PartyRole
 from tidsnok.org import scope
-from tidsnok.reports.case_pdf import PDF_STANDARD, ExportedPdf, _d, _dt, language_of
-from tidsnok.reports.typeset import TypstError, compile_pdf
+from tidsnok.reports.case_pdf import ExportedPdf, _d, _dt, language_of
+from tidsnok.reports.typeset import typeset_document
 
 TEMPLATE = "templates/reports/plan.typ"
 EXPORT_ACTION = "absence.plan_exported"
@@ -236,18 +235,8 @@ def _template() -> bytes:
 
 
 def render(document: dict, timestamp: datetime | None = None) -> bytes:
-    """Compile the plan template with `document` as data; returns the PDF bytes."""
-    options = dict(
-        sys_inputs={"data": json.dumps(document, ensure_ascii=False)},
-        ignore_system_fonts=True,
-        timestamp=(timestamp or timezone.now()).replace(microsecond=0),  # typst refuses microseconds
-        format="pdf",
-    )
-    try:
-        return compile_pdf(_template(), pdf_standards=PDF_STANDARD, **options)
-    except TypstError:
-        # A glyph the embedded fonts lack (an emoji in a comment): plain PDF.
-        return compile_pdf(_template(), **options)
+    """Compile the template with `document` as data; returns the PDF bytes."""
+    return typeset_document(_template(), document, timestamp)
 
 
 def filename(case: Case, version: PlanVersion, lang: str) -> str:
