@@ -117,6 +117,19 @@ def test_my_deadlines_come_a_page_at_a_time_and_none_is_left_out(world, client, 
     assert "Forfallsdato" in pages[0]  # not "Frist" twice: the date column has a name of its own
 
 
+def test_my_deadlines_ask_the_same_number_of_queries_for_one_case_as_for_several(world, client):
+    open_case(world, known_at=date(2027, 3, 22))
+    client.force_login(world.user("marte"))
+    client.get("/meldinger/frister/")  # the session and the language are settled by the first request
+    with CaptureQueriesContext(connection) as few:
+        assert client.get("/meldinger/frister/").status_code == 200
+    for day in (1, 8, 15):
+        open_case(world, known_at=date(2027, 3, day))
+    with CaptureQueriesContext(connection) as many:
+        body = client.get("/meldinger/frister/").content.decode()
+    assert body.count("<tr>") > 6 and len(many) == len(few)
+
+
 def test_hr_sets_the_reminder_rules_and_the_change_is_audited(world, login):
     client = login(world.user("hanne"), enrol_totp(world.user("hanne")))
     assert client.get("/meldinger/paminnelsesregler/").status_code == 200
