@@ -25,6 +25,7 @@ as "skipped: why", never left out silently.
 """
 
 import re
+import resource
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -88,6 +89,12 @@ class Action:
     status: int | None = None
     error: str = ""
     skipped: str = ""
+    peak_growth: float = 0.0  # MB by which the action raised this process's peak memory
+
+
+def peak_memory_mb() -> float:
+    """This process's peak resident memory so far (ru_maxrss: kilobytes on Linux)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 class ActionBench:
@@ -605,8 +612,13 @@ class ActionBench:
         action.journey = Journey(f"{action.who}/{action.name}", action.name, persona, "POST", spec["path"],
                                  expect=spec.get("expect", (302,)), form=spec["form"],
                                  session=persona.user is not None)
+        before = peak_memory_mb()
         try:
             self.check(action, spec)
+            # Of the one checked POST, not of the timing runs and the floor's replays after it (which
+            # fetch every row of a statement at once): an export builds its file in the worker, and
+            # what it adds to the peak is what a worker needs for it.
+            action.peak_growth = peak_memory_mb() - before
         except Exception as exc:  # noqa: BLE001  (one broken action must not hide the others' figures)
             action.error = f"{type(exc).__name__}: {str(exc)[:BODY_SHOWN]}"
             return
@@ -654,7 +666,7 @@ class ActionBench:
             out(f"  {persona.key}: {persona.label}" + (f", case {persona.case_id}" if persona.case_id else ""))
         out()
         out(f"{'action':<46} {'user':<10} {'status':>6} {'wall ms':>8} {'CPU ms':>7} {'qs':>4} {'SQL ms':>7} "
-            f"{'wall/SQL':>8}")
+            f"{'wall/SQL':>8} {'peak +MB':>8}")
         for a in done:
             j = a.journey
             if a.error:
@@ -662,7 +674,8 @@ class ActionBench:
                 continue
             wall, cpu, floor = j.in_process * 1000, j.in_process_cpu * 1000, j.floor * 1000
             ratio = f"{wall / floor:8.1f}" if floor else f"{'-':>8}"
-            out(f"{a.name:<46} {a.who:<10} {a.status:>6} {wall:>8.1f} {cpu:>7.1f} {j.queries:>4} {floor:>7.2f} {ratio}")
+            out(f"{a.name:<46} {a.who:<10} {a.status:>6} {wall:>8.1f} {cpu:>7.1f} {j.queries:>4} {floor:>7.2f} {ratio} "
+                f"{a.peak_growth:>8.1f}")
         for a in actions:
             if a.skipped:
                 out(f"skipped: {a.name} ({a.who}): {a.skipped}")
@@ -672,4 +685,5 @@ class ActionBench:
                                                           if len(done) < len(actions) else ""))
         out("wall and CPU: median in-process time of the POST (Django's test client, rolled back); qs: its queries; "
             "SQL: those statements re-run on a bare cursor (median); wall/SQL: how far the action is above its "
-            "SQL floor.")
+            "SQL floor; peak +MB: how much the action raised this process's peak resident memory (0 when it stayed "
+            "under an earlier peak).")
