@@ -112,6 +112,15 @@ def deadlines_by_keys(keys: list[tuple[date, int]]) -> list[Deadline]:
     return [found[pk] for _due, pk in keys if pk in found]
 
 
+def deadline_items(keys: list[tuple[date, int]], lang: str, today: date) -> list[dict]:
+    """The rows notify/_deadline_rows.html shows for `keys` (My deadlines, Min oversikt)."""
+    return [
+        {"deadline": d, "title": d.title(lang), "link": case_path(d.case_id), "overdue": d.due < today,
+         "today": d.due == today}
+        for d in deadlines_by_keys(keys)
+    ]
+
+
 @dataclass(frozen=True)
 class Snapshot:
     """What one user's feed is made of right now, and its fingerprint."""

@@ -84,11 +84,8 @@ def my_deadlines(request):
     """The deadlines I am responsible for: the same list as my calendar feed."""
     # A page at a time, not the first 500: HR may answer for thousands, and none may be left out.
     page = Paginator(feed.open_deadline_keys(request.user), DEADLINES_PER_PAGE).get_page(request.GET.get("page"))
-    today = timezone.localdate()
-    lang = _lang()
-    items = [{"deadline": d, "title": d.title(lang), "link": case_path(d.case_id), "overdue": d.due < today,
-              "today": d.due == today} for d in feed.deadlines_by_keys(page.object_list)]
-    return render(request, "notify/deadlines.html", {"items": items, "page": page, "today": today})
+    items = feed.deadline_items(page.object_list, _lang(), timezone.localdate())
+    return render(request, "notify/deadlines.html", {"items": items, "page": page})
 
 
 @login_required

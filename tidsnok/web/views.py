@@ -12,8 +12,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from tidsnok.access.policy import visible
-from tidsnok.notify.feed import deadlines_by_keys, open_deadline_keys
-from tidsnok.notify.messages import case_path
+from tidsnok.deadlines.calendar import normalise_lang
+from tidsnok.notify.feed import deadline_items, open_deadline_keys
 from tidsnok.org import scope
 from tidsnok.org.models import Person, RoleAssignment, Unit
 
@@ -54,13 +54,8 @@ def _due_soon(user) -> tuple[list[dict], bool]:
     """The first deadlines of My deadlines that are overdue or due within SOON_DAYS, and
     whether there are more: a manager short of time sees first what cannot wait."""
     today = timezone.localdate()
-    lang = "en" if (translation.get_language() or "nb").startswith("en") else "nb"
     keys = [key for key in open_deadline_keys(user) if key[0] <= today + timedelta(days=SOON_DAYS)]
-    soon = [
-        {"deadline": d, "title": d.title(lang), "link": case_path(d.case_id), "overdue": d.due < today,
-         "today": d.due == today}
-        for d in deadlines_by_keys(keys[:SOON_SHOWN])
-    ]
+    soon = deadline_items(keys[:SOON_SHOWN], normalise_lang(translation.get_language()), today)
     return soon, len(keys) > SOON_SHOWN
 
 
