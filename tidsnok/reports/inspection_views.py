@@ -2,24 +2,15 @@
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import render
-from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_http_methods
 
 from tidsnok.absence.statistics import default_period
 from tidsnok.cases.forms import apply_service_errors
 from tidsnok.reports.inspection import MAX_CASE_PDFS, export_inspection_pack, may_export
 from tidsnok.reports.inspection_forms import InspectionPackForm
-
-
-def zip_response(exported) -> HttpResponse:
-    response = HttpResponse(exported.content, content_type="application/zip")
-    response["Content-Disposition"] = content_disposition_header(True, exported.filename)
-    # Personal data: never kept by a browser or proxy cache.
-    response["Cache-Control"] = "no-store, private"
-    response["Content-Language"] = exported.language
-    return response
+from tidsnok.reports.views import download_response
 
 
 @login_required
@@ -42,7 +33,7 @@ def inspection_pack(request):
             except ValidationError as error:
                 apply_service_errors(form, error)
             else:
-                return zip_response(exported)
+                return download_response(exported, "application/zip")
     else:
         first, last = default_period()
         form = InspectionPackForm(initial={"start": first, "end": last})

@@ -12,7 +12,12 @@ from tidsnok.reports.plan_pdf import export_plan_pdf, plan_version_for
 
 
 def pdf_response(exported) -> HttpResponse:
-    response = HttpResponse(exported.content, content_type="application/pdf")
+    return download_response(exported, "application/pdf")
+
+
+def download_response(exported, content_type: str) -> HttpResponse:
+    """An exported file (a PDF, the inspection pack) as a download in the language it was made in."""
+    response = HttpResponse(exported.content, content_type=content_type)
     response["Content-Disposition"] = content_disposition_header(True, exported.filename)
     # Personal data: never kept by a browser or proxy cache.
     response["Cache-Control"] = "no-store, private"
