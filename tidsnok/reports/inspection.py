@@ -413,10 +413,10 @@ def export_inspection_pack(actor, *, start: date, end: date, lang: str | None = 
     that held the write lock for the whole build, and every other user's change waited for it
     (the build takes 3.1 s for HR of the whole organisation at 50,000 employees, `tidsnok bench
     actions`). The chain is verified after the files were read, so the head the index names
-    covers what they show; a case opened between two
-    reads is left for the next pack (see _deadlines_csv). Reads only, apart from the event, the
-    audit checkpoint the verification advances, and the chosen case PDFs' own events (each
-    written once its PDF is made, as for a PDF downloaded alone)."""
+    covers what they show; a case opened between two reads is left for the next pack (see
+    _deadlines_csv). Reads only, apart from the event, the audit checkpoint the verification
+    advances, and the chosen case PDFs' own events (each written once its PDF is made, as for a
+    PDF downloaded alone)."""
     if not may_export(actor):
         raise AccessDenied("inspection")
     person = scope.person_of(actor)
