@@ -485,6 +485,24 @@ def test_hr_sees_open_requests_in_scope_with_overdue_marked(world, clock, client
     assert "Overskredet" in page
 
 
+def test_open_requests_come_a_page_at_a_time_the_most_urgent_first_and_none_is_left_out(
+        world, clock, client, hr_client, monkeypatch):
+    from tidsnok.reports import access_copy_views
+
+    monkeypatch.setattr(access_copy_views, "REQUEST_LIMIT", 1)
+    client.force_login(world.user("emil"))
+    client.post("/rapporter/innsyn/be-om/")
+    clock.move_to(at(2) + timedelta(days=1))
+    client.force_login(world.user("kari"))
+    client.post("/rapporter/innsyn/be-om/")
+    hanne = hr_client()
+    first = hanne.get("/rapporter/innsyn/").content.decode()
+    second = hanne.get("/rapporter/innsyn/", {"side": 2}).content.decode()
+    assert "Emil Ansatt" in first and "Kari Ansatt" not in first  # Emil asked first: due first
+    assert "Kari Ansatt" in second and "Emil Ansatt" not in second
+    assert "Side 1 av 2 (2 åpne)" in first and 'rel="next"' in first
+
+
 def test_hr_marks_the_request_delivered_with_the_export(world, clock, client, hr_client):
     client.force_login(world.user("emil"))
     client.post("/rapporter/innsyn/be-om/")

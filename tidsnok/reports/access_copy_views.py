@@ -8,6 +8,7 @@ For every employee: asking for her own copy ("Be om innsyn").
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -33,7 +34,7 @@ from tidsnok.reports.views import pdf_response
 
 # The most names a search lists: HR with the whole organisation in scope narrows by name.
 RESULT_LIMIT = 20
-# The most open requests the page lists, the most urgent first.
+# Open requests a page lists, the most urgent first.
 REQUEST_LIMIT = 100
 
 
@@ -63,7 +64,9 @@ def find(request):
         found, more = rows[:RESULT_LIMIT], len(rows) > RESULT_LIMIT
     return render(request, "reports/access_copy_find.html", {
         "search": search, "found": found, "more": more, "limit": RESULT_LIMIT,
-        "requests": list(open_requests(request.user)[:REQUEST_LIMIT]), "today": timezone.localdate(),
+        # A page at a time, the most urgent first: none is left out, however many are open.
+        "requests": Paginator(open_requests(request.user), REQUEST_LIMIT).get_page(request.GET.get("side")),
+        "today": timezone.localdate(),
     })
 
 
