@@ -15,9 +15,9 @@ from tidsnok.cases import services as case_services
 from tidsnok.cases.models import Deadline, EntryKind, Kind, Source
 from tidsnok.notify import services
 from tidsnok.notify.models import CalendarFeed
-from tidsnok.notify.responsibility import deadlines_of
 
 from .conftest import OSLO, at, open_case
+from .sql_rule import deadlines_of
 
 
 @pytest.fixture(autouse=True)

@@ -7,9 +7,9 @@ import time_machine
 from tidsnok.cases import services as case_services
 from tidsnok.cases.models import Deadline, EntryKind, Kind
 from tidsnok.notify.models import Notification, Reminder
-from tidsnok.notify.responsibility import deadlines_of
 
 from .conftest import open_case, sweep_at
+from .sql_rule import deadlines_of
 
 
 def people(rows):

@@ -246,7 +246,7 @@ def unit_cases(user, unit: Unit, start: date, end: date, today: date) -> list[Ca
     return [CaseRow(case, *counts[case.pk]) for case in cases]
 
 
-def _cell(value) -> str:
+def safe_cell(value) -> str:
     """Spreadsheet programs run cells that start with these: never let a unit name do that."""
     text = "" if value is None else str(value)
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
@@ -256,9 +256,9 @@ def write_csv(out, rows: list[Row], total: Row, headers: list[str], total_label:
     writer = csv.writer(out, delimiter=delimiter)
     writer.writerow(headers)
     for row in rows:
-        writer.writerow([_cell(row.unit.code), _cell(row.unit.name), row.open, row.overdue, row.on_time, row.late,
+        writer.writerow([safe_cell(row.unit.code), safe_cell(row.unit.name), row.open, row.overdue, row.on_time, row.late,
                          "" if row.percent is None else row.percent])
-    writer.writerow(["", _cell(total_label), total.open, total.overdue, total.on_time, total.late,
+    writer.writerow(["", safe_cell(total_label), total.open, total.overdue, total.on_time, total.late,
                      "" if total.percent is None else total.percent])
 
 

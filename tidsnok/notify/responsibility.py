@@ -20,10 +20,8 @@ Nobody who is excluded from the case (a party, for impartiality) is ever chosen.
 
 from dataclasses import dataclass, field
 
-from django.db.models import Exists, OuterRef, Q
-
-from tidsnok.cases.models import Case, Deadline, DeadlineStatus, Handler, HandlerRole, Status
-from tidsnok.org.models import Person, Role, RoleAssignment, Unit
+from tidsnok.cases.models import Deadline, DeadlineStatus, HandlerRole, Status
+from tidsnok.org.models import Role, RoleAssignment, Unit
 
 MANAGER_HANDLER_ROLES = (HandlerRole.MANAGER, HandlerRole.NEXT_MANAGER)
 
@@ -42,36 +40,6 @@ def responsible_people(responsible: str, owner_id: int | None, handlers) -> list
 def reminded_deadlines():
     """Deadlines that remind someone: open, on an open case, not an expected event."""
     return Deadline.objects.filter(status=DeadlineStatus.OPEN, expected_event=False, case__status=Status.OPEN)
-
-
-def responsible_q(person: Person) -> Q:
-    """Deadlines `person` is responsible for, as a filter on Deadline (same rule as responsible_people)."""
-    active = Handler.objects.filter(case=OuterRef("case"), removed_at__isnull=True)
-    any_hr = active.filter(role=HandlerRole.HR)
-    me_hr = any_hr.filter(person=person)
-    me_manager = active.filter(person=person, role__in=MANAGER_HANDLER_ROLES)
-    as_hr = Q(responsible="hr") & Exists(me_hr)
-    not_hr_route = ~Q(responsible="hr") | ~Exists(any_hr)
-    as_owner = Q(case__owner=person) | (Q(case__owner__isnull=True) & Exists(me_manager))
-    return as_hr | (not_hr_route & as_owner)
-
-
-def own_open_case_ids(person: Person) -> list[int]:
-    """Her open cases: those she owns or handles (two index reads)."""
-    owned = Case.objects.filter(owner=person, status=Status.OPEN).values_list("pk", flat=True)
-    handled = Handler.objects.filter(person=person, removed_at__isnull=True,
-                                     case__status=Status.OPEN).values_list("case_id", flat=True)
-    return sorted(set(owned) | set(handled))
-
-
-def deadlines_of(person: Person):
-    """The open deadlines she answers for, in her open cases, as one query (the sweep's rule,
-    responsible_people, as a filter)."""
-    # Her own open cases are implied by responsible_q, but read first, each from its index,
-    # they let the database start from their deadlines instead of every open deadline of the
-    # installation (23,000 at 50,000 employees). As a subquery with an OR, PostgreSQL's
-    # estimate of it was 30 times too high, and it walked the open deadlines anyway.
-    return reminded_deadlines().filter(case_id__in=own_open_case_ids(person)).filter(responsible_q(person))
 
 
 @dataclass

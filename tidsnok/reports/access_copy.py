@@ -75,7 +75,7 @@ from tidsnok.cases.models import (
 from tidsnok.deadlines.rules import ORGANISATION_POLICY, POLICY_DEFAULT
 from tidsnok.org import scope
 from tidsnok.org.models import Person, Role, RoleAssignment
-from tidsnok.reports.case_pdf import ExportedPdf
+from tidsnok.reports.case_pdf import ExportedPdf, _d, _dt
 from tidsnok.reports.models import AccessRequest
 from tidsnok.reports.typeset import typeset_document
 from tidsnok.whistleblowing.models import Anonymity, Assessment, Category, Report
@@ -305,14 +305,6 @@ def collect(actor, person: Person) -> Collected:
 
 
 # --- wording ------------------------------------------------------------------------------------
-
-
-def _d(value: date | None) -> str:
-    return value.strftime("%d.%m.%Y") if value else ""
-
-
-def _dt(value: datetime | None) -> str:
-    return timezone.localtime(value).strftime("%d.%m.%Y %H:%M") if value else ""
 
 
 def _label(enum, value) -> str:

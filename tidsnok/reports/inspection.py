@@ -46,11 +46,11 @@ from tidsnok.audit.models import AuditEvent
 from tidsnok.audit.services import record
 from tidsnok.cases.models import Case, Deadline, DeadlineStatus, Kind, Measure, Status
 from tidsnok.notify import compliance
-from tidsnok.notify.compliance import _cell as safe_cell
+from tidsnok.notify.compliance import safe_cell
 from tidsnok.org import scope
 from tidsnok.org.models import Role, RoleAssignment
 from tidsnok.reports.case_pdf import TEXT as PDF_TEXT
-from tidsnok.reports.case_pdf import _basis, _verification, choice, export_case_pdf, language_of
+from tidsnok.reports.case_pdf import _basis, _d, _dt, _verification, choice, export_case_pdf, language_of
 from tidsnok.whistleblowing.forms import CAPACITY_CHOICES
 from tidsnok.whistleblowing.models import Participation
 from tidsnok.whistleblowing.services import current_routine
@@ -128,14 +128,6 @@ def _iso(value) -> str:
     if isinstance(value, datetime):
         return timezone.localdate(value).isoformat()
     return value.isoformat()
-
-
-def _d(value: date | datetime | None) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return timezone.localtime(value).strftime("%d.%m.%Y %H:%M")
-    return value.strftime("%d.%m.%Y")
 
 
 def _compliance_csv(actor, start: date, end: date, today: date) -> tuple[str, int]:
@@ -296,7 +288,7 @@ def _index_text(*, actor, organisation, start, end, now, counts: dict, verificat
         _("Organisation: %(name)s") % {"name": organisation.name + (
             f" ({organisation.org_number})" if organisation.org_number else "")},
         _("Period: %(start)s–%(end)s") % {"start": _d(start), "end": _d(end)},
-        _("Made: %(when)s by %(by)s") % {"when": _d(now), "by": by},
+        _("Made: %(when)s by %(by)s") % {"when": _dt(now), "by": by},
         _("Scope: %(scope)s") % {"scope": _scope_text(actor)},
         "",
         _("The pack holds the documentation in tidsnok that the person who made it may see, for the "
