@@ -103,6 +103,7 @@ INSTALLED_APPS = [
     "tidsnok.absence",
     "tidsnok.whistleblowing",
     "tidsnok.reports",
+    "tidsnok.retention",
     "tidsnok.web",
 ]
 

@@ -13,6 +13,7 @@ urlpatterns = [
     path("org/", include("tidsnok.org.urls")),
     path("audit/", include("tidsnok.web.audit_urls")),
     path("rapporter/", include("tidsnok.reports.urls")),
+    path("oppbevaring/", include("tidsnok.retention.urls")),
     path("sykefravaer/", include("tidsnok.absence.urls")),
     path("saker/", include("tidsnok.cases.urls")),
     path("varsling/", include("tidsnok.whistleblowing.public_urls")),

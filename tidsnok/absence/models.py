@@ -44,6 +44,9 @@ class Episode(models.Model):
     period_start = models.DateField(editable=False)
     case = models.ForeignKey(Case, null=True, blank=True, on_delete=models.SET_NULL, related_name="absence_episodes")
     created_at = models.DateTimeField(default=timezone.now)
+    # Set when the organisation's retention policy restricted the episode instead of deleting it
+    # (DOMAIN §8): managers no longer see it, HR and the employee herself still do (policy.py).
+    restricted_at = models.DateTimeField(null=True, blank=True)
     version = models.PositiveIntegerField(default=1)
 
     class Meta:

@@ -1,5 +1,5 @@
 """Who sees absence episodes: the person's managers, HR in its scope, and the
-employee herself. Safety representatives and AMU see only anonymised statistics."""
+employee herself; an episode the retention policy restricted, HR and the employee only. Safety representatives and AMU see only anonymised statistics."""
 
 from django.db.models import Q
 
@@ -25,11 +25,23 @@ def _people_scope_q(user, field="person"):
     return Q(**{f"{field}_id__in": people})
 
 
+def _restricted_q(user, person):
+    """An episode restricted by the retention policy (restricted_at) is for HR in whose scope the
+    employee is, and for the employee herself (her right of access): no longer for her managers."""
+    hr = scope.hr_scope(user)
+    if hr == scope.ALL or not scope.managed_unit_ids(user):
+        return Q()  # HR for everyone, or someone who sees only her own episodes
+    mine = Q(person=person)
+    if hr:
+        mine |= Q(person_id__in=Person.objects.filter(unit_id__in=list(hr)).values("pk"))
+    return Q(restricted_at__isnull=True) | mine
+
+
 def episodes_visible(user, action="view"):
     person = scope.person_of(user)
     if person is None:
         return Episode.objects.none()
-    rows = Episode.objects.filter(organisation_id=person.organisation_id)
+    rows = Episode.objects.filter(organisation_id=person.organisation_id).filter(_restricted_q(user, person))
     if action == "view":
         return rows.filter(_people_scope_q(user))
     # Changing an episode is for managers and HR, not for the employee herself.

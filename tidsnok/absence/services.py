@@ -9,7 +9,7 @@ from typing import NamedTuple
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import F, Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -542,3 +542,69 @@ def change_settings(actor, organisation, *, frequent_episodes: int, frequent_win
     record(actor, "absence.settings_changed", row, {"frequent_episodes": frequent_episodes,
                                                      "frequent_window_months": frequent_window_months}, role=_role(actor))
     return row
+
+
+# --- retention (called by the retention room, which decides which rows and audits each batch) ---
+
+
+def standalone_ended_before(organisation, cutoff: date, *, unrestricted_only: bool = False,
+                            among=None) -> list[int]:
+    """Ids of the organisation's episodes that belong to no case and ended before `cutoff`.
+    An open episode (no end yet) never qualifies. `among`: only these ids, locked until the
+    transaction ends (as cases.services.closed_before)."""
+    rows = Episode.objects.filter(organisation=organisation, case__isnull=True, end__isnull=False, end__lt=cutoff)
+    if unrestricted_only:
+        rows = rows.filter(restricted_at__isnull=True)
+    if among is not None:
+        rows = rows.filter(pk__in=list(among)).select_for_update()
+    return list(rows.order_by("pk").values_list("pk", flat=True))
+
+
+@transaction.atomic
+def delete_episodes(organisation, episode_ids) -> int:
+    """Delete these episodes of the organisation (their grade periods cascade)."""
+    rows = Episode.objects.filter(organisation=organisation, pk__in=list(episode_ids))
+    count = rows.count()
+    rows.delete()
+    return count
+
+
+@transaction.atomic
+def restrict_episodes(organisation, episode_ids, now=None) -> int:
+    """Hide these episodes from managers (absence.policy); those restricted before are left alone."""
+    return Episode.objects.filter(organisation=organisation, pk__in=list(episode_ids), restricted_at__isnull=True).update(
+        restricted_at=now or timezone.now(), version=F("version") + 1)
+
+
+@transaction.atomic
+def delete_case_rows(organisation, case_ids) -> int:
+    """Delete what this room holds of these sick-leave cases: their episodes (which would
+    otherwise outlive the case, Episode.case is SET_NULL), the follow-up plan with its versions
+    and sendings, dialogue meetings and meeting requests. Called before the spine deletes the
+    cases themselves. Returns how many episodes went."""
+    ids = list(Case.objects.filter(organisation=organisation, pk__in=list(case_ids)).values_list("pk", flat=True))
+    # A sending protects its plan version (PROTECT): the sendings go first.
+    PlanSending.objects.filter(version__plan__case_id__in=ids).delete()
+    FollowUpPlan.objects.filter(case_id__in=ids).delete()  # versions cascade
+    DialogueMeeting.objects.filter(case_id__in=ids).delete()
+    MeetingRequest.objects.filter(case_id__in=ids).delete()
+    episodes = Episode.objects.filter(case_id__in=ids)
+    count = episodes.count()
+    episodes.delete()
+    return count
+
+
+@transaction.atomic
+def restrict_case_rows(organisation, case_ids, now=None) -> int:
+    """The episodes of these sick-leave cases become restricted with their case."""
+    return Episode.objects.filter(organisation=organisation, case_id__in=list(case_ids),
+                                  restricted_at__isnull=True).update(restricted_at=now or timezone.now(),
+                                                                     version=F("version") + 1)
+
+
+def recurrence_window_months(organisation_id: int) -> int:
+    """How far back the frequent-absence count looks (AbsenceSettings): the retention policy may
+    not delete absence younger than that."""
+    window = (AbsenceSettings.objects.filter(organisation_id=organisation_id)
+              .values_list("frequent_window_months", flat=True).first())
+    return window if window is not None else AbsenceSettings._meta.get_field("frequent_window_months").default

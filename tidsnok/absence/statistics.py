@@ -353,7 +353,10 @@ CACHE_FORMAT = 1  # raise when the computation or the payload changes: old entri
 # change (services.register_episode, update_episode, set_grade, mark_work_related; the importer
 # goes through them; `tidsnok generate` writes the same events in bulk).
 EPISODE_ACTIONS = ("absence.episode_registered", "absence.episode_changed", "absence.grade_changed",
-                   "absence.work_related_marked")
+                   "absence.work_related_marked",
+                   # The retention policy deleting episodes (and sick-leave cases with theirs): one
+                   # event per batch, written by tidsnok.retention, which this room may not import.
+                   "retention.applied")
 
 # And every change of what the statistics read of the organisation, which other rooms write: a
 # person hired or changed (unit, position percentage, employment dates: org.services.save_person

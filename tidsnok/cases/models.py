@@ -108,6 +108,10 @@ class Case(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     closed_at = models.DateTimeField(null=True, blank=True)
+    # Set when the organisation's retention policy restricted the closed case instead of deleting
+    # it (a public employer may not discard records, DOMAIN §8): from then on only its HR handlers
+    # of record see it. Also what keeps the policy from restricting it a second time.
+    restricted_at = models.DateTimeField(null=True, blank=True)
     version = models.PositiveIntegerField(default=1)
 
     class Meta:

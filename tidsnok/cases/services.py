@@ -5,7 +5,7 @@ the audit event, evaluates the escalation rules and recomputes the deadlines.
 Bad input raises django.core.exceptions.ValidationError with a message per field.
 """
 
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -960,6 +960,63 @@ def mark_not_required(actor, deadline: Deadline, reason: str) -> Deadline:
     _audit(actor, "case.deadline_not_required", case, {"deadline": deadline.pk, "rule": deadline.rule_id, "reason": reason})
     deadline.refresh_from_db()
     return deadline
+
+
+# --- retention (called by the retention room, which decides which cases and audits each batch) ---
+
+
+def _start_of(day: date):
+    """Local midnight at the start of `day`: closed_at is a time, the policy counts in days."""
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def closed_before(organisation, kinds, cutoff: date, *, unrestricted_only: bool = False, among=None) -> list[int]:
+    """Ids of the organisation's closed cases of these kinds, closed before `cutoff` (a day).
+    `unrestricted_only`: leave out those the retention policy has restricted already.
+    `among`: only these ids, locked until the transaction ends: the retention room selects again
+    inside each batch's transaction, so a case reopened meanwhile is not deleted."""
+    rows = Case.objects.filter(
+        organisation=organisation, kind__in=list(kinds), status=Status.CLOSED, closed_at__lt=_start_of(cutoff),
+    )
+    if unrestricted_only:
+        rows = rows.filter(restricted_at__isnull=True)
+    if among is not None:
+        rows = rows.filter(pk__in=list(among)).select_for_update()
+    return list(rows.order_by("pk").values_list("pk", flat=True))
+
+
+@transaction.atomic
+def delete_cases(organisation, case_ids) -> int:
+    """Delete these cases of the organisation with everything the spine holds about them.
+
+    The rooms above delete their own rows of the cases first (retention.services.apply calls
+    them): what still points here with PROTECT would refuse. Entries go before the measures they
+    may name (Entry.measure is PROTECT, so a case cannot simply cascade)."""
+    ids = list(Case.objects.filter(organisation=organisation, pk__in=list(case_ids)).values_list("pk", flat=True))
+    if not ids:
+        return 0
+    Deadline.objects.filter(case_id__in=ids).delete()
+    Entry.objects.filter(case_id__in=ids).delete()
+    Measure.objects.filter(case_id__in=ids).delete()
+    Case.objects.filter(pk__in=ids).delete()  # parties, handlers, exclusions and factor links cascade
+    _deadlines_changed(organisation.pk)  # cached compliance counts counted these cases' deadlines
+    return len(ids)
+
+
+@transaction.atomic
+def restrict_cases(organisation, case_ids, now=None) -> int:
+    """Restrict these closed cases to HR: the case becomes restricted (managers no longer see it
+    through scope; HR in scope and its HR handlers still do, cases.policy) and every handler who
+    is not HR is ended. Cases restricted by the policy before are left alone."""
+    now = now or timezone.now()
+    ids = list(Case.objects.filter(organisation=organisation, pk__in=list(case_ids), status=Status.CLOSED,
+                                   restricted_at__isnull=True).values_list("pk", flat=True))
+    if not ids:
+        return 0
+    Case.objects.filter(pk__in=ids).update(restricted=True, restricted_at=now, version=F("version") + 1)
+    Handler.objects.filter(case_id__in=ids, removed_at__isnull=True).exclude(role=HandlerRole.HR).update(removed_at=now)
+    _deadlines_changed(organisation.pk)  # who sees the cases' deadlines changed
+    return len(ids)
 
 
 # --- factor catalogue ---------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -21,6 +22,7 @@ from tidsnok.cases.models import Handler, HandlerRole
 from tidsnok.notify.models import (
     MAX_WORKING_DAYS,
     CalendarFeed,
+    DeadlineWatch,
     Mail,
     MailKind,
     Mode,
@@ -28,6 +30,7 @@ from tidsnok.notify.models import (
     NotificationKind,
     OrganisationSettings,
     Preference,
+    Reminder,
 )
 from tidsnok.org import scope
 from tidsnok.org.models import Organisation, Role, RoleAssignment, User
@@ -245,3 +248,17 @@ __all__ = [
     "org_settings", "update_org_settings", "set_mode", "new_calendar_feed", "revoke_calendar_feed", "mark_read",
     "retry_mail", "queue", "on_handler_added", "MailKind",
 ]
+
+
+@transaction.atomic
+def delete_for_cases(case_ids) -> int:
+    """Delete the notifications and reminders of cases that are being deleted (retention).
+    A notification only points to its case with SET_NULL: left alone it would outlive it as a
+    bell entry about nothing. Returns how many notifications went."""
+    ids = list(case_ids)
+    Reminder.objects.filter(case_id__in=ids).delete()
+    DeadlineWatch.objects.filter(deadline__case_id__in=ids).delete()
+    notifications = Notification.objects.filter(Q(case_id__in=ids) | Q(deadline__case_id__in=ids))
+    count = notifications.count()
+    notifications.delete()
+    return count

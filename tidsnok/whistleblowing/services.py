@@ -60,8 +60,10 @@ from tidsnok.whistleblowing.models import (
     Direction,
     Message,
     Participation,
+    Protection,
     ProtectionReason,
     Report,
+    RetaliationCheck,
     Routine,
     WhistleblowingSettings,
 )
@@ -890,3 +892,28 @@ def publish_routine(actor, routine: Routine, version: int) -> Routine:
     record(actor, "whistleblowing.routine_published", routine, {"number": routine.number}, role=_role(actor))
     routine.refresh_from_db()
     return routine
+
+
+# --- retention (called by the retention room, which decides which cases and audits each batch) ---
+
+
+def cases_under_protection(case_ids, today: date) -> set[int]:
+    """Those of these cases whose retaliation watch still runs on `today` (aml § 2 A-4): they are
+    kept whatever the retention policy says, since the watch needs its case."""
+    return set(Protection.objects.filter(case_id__in=list(case_ids), ends_on__gte=today)
+               .values_list("case_id", flat=True))
+
+
+@transaction.atomic
+def delete_case_rows(organisation, case_ids) -> int:
+    """Delete what this room holds of these cases before the spine deletes them: the reports
+    (their messages and attachments cascade; attachments are stored in the database, so no file
+    is left behind) and the retaliation watch on them (its checks first: PROTECT). Returns how
+    many reports went."""
+    ids = list(Case.objects.filter(organisation=organisation, pk__in=list(case_ids)).values_list("pk", flat=True))
+    RetaliationCheck.objects.filter(protection__case_id__in=ids).delete()
+    Protection.objects.filter(case_id__in=ids).delete()
+    reports = Report.objects.filter(case_id__in=ids)
+    count = reports.count()
+    reports.delete()
+    return count

@@ -1,0 +1,42 @@
+"""`tidsnok retention apply [--dry-run]`: apply every organisation's retention policy now and say
+per class what it did (or, with --dry-run, would do). The sweep applies it once a day anyway;
+this is for an operator who wants to see or force a run. Safe to repeat: what is deleted is gone,
+and what is restricted is not restricted again."""
+
+from django.core.management.base import BaseCommand
+from django.utils import timezone
+
+from tidsnok.org.models import Organisation
+from tidsnok.retention import services
+from tidsnok.retention.models import RetentionRule
+
+
+class Command(BaseCommand):
+    help = "Retention policy tools. `retention apply [--dry-run]` applies every organisation's rules now."
+
+    def add_arguments(self, parser):
+        subcommands = parser.add_subparsers(dest="subcommand", required=True, metavar="subcommand")
+        apply = subcommands.add_parser(
+            "apply", help="Delete or restrict what the organisations' retention rules reach today.",
+            description="Apply each organisation's retention rules as of today, and print per class what was "
+            "deleted or restricted. With --dry-run nothing changes: it prints what would be.",
+        )
+        apply.add_argument("--dry-run", action="store_true", help="Only count; change nothing.")
+
+    def handle(self, *args, subcommand, dry_run=False, **options):
+        today = timezone.localdate()
+        org_ids = RetentionRule.objects.filter(months__isnull=False).values_list("organisation_id", flat=True)
+        organisations = Organisation.objects.filter(pk__in=set(org_ids)).order_by("pk")
+        if not organisations:
+            self.stdout.write("No organisation has a retention rule: nothing to do.")
+        for organisation in organisations:
+            self.stdout.write(f"{organisation.name} ({organisation.org_number}):")
+            for outcome in services.apply(organisation, today, dry_run=dry_run):
+                verb = {("delete", True): "would delete", ("delete", False): "deleted",
+                        ("restrict", True): "would restrict", ("restrict", False): "restricted"}[
+                    (outcome.mode, dry_run)]
+                what = "episodes" if outcome.data_class == "episodes" else "cases"
+                self.stdout.write(
+                    f"  {outcome.data_class}: {verb} {outcome.count} {what} "
+                    f"(rule {outcome.months} months, before {outcome.cutoff:%d.%m.%Y})"
+                )
