@@ -452,6 +452,20 @@ def test_an_employee_asks_for_her_copy_and_hr_in_scope_is_notified(world, clock,
     assert notified == {"hanne@test.no", "hugo@test.no"}  # HR for the whole organisation and for Helse
 
 
+def test_hr_in_scope_gets_an_e_mail_with_the_due_date_and_not_who_asked(world, clock, client):
+    from tidsnok.notify.messages import build_message
+    from tidsnok.notify.models import Mail
+
+    client.force_login(world.user("emil"))
+    client.post("/rapporter/innsyn/be-om/")
+    mails = {mail.to: mail for mail in Mail.objects.filter(kind="access_request")}
+    assert set(mails) == {"hanne@test.no", "hugo@test.no"}  # one each, though the request is one
+    message = build_message(mails["hugo@test.no"])
+    assert message.subject == "tidsnok: en ansatt ber om innsynskopi, frist 02.04.2026"
+    assert "/rapporter/innsyn/" in message.body and "02.04.2026" in message.body
+    assert "Emil" not in message.subject + message.body
+
+
 def test_hr_goes_from_the_notification_to_the_open_requests(world, clock, client, hr_client):
     client.force_login(world.user("emil"))
     client.post("/rapporter/innsyn/be-om/")

@@ -35,7 +35,10 @@ def absolute(path: str) -> str:
 
 def _date(value) -> str:
     if isinstance(value, str):
-        value = date.fromisoformat(value)
+        try:
+            value = date.fromisoformat(value)
+        except ValueError:
+            return value  # written for reading already (dd.mm.yyyy), as an access request's due date
     return value.strftime("%d.%m.%Y")
 
 
@@ -53,6 +56,8 @@ def render_mail(kind: str, data: dict, language: str) -> Rendered:
         ) % {"url": absolute(reverse("notify:preferences"))}
         if kind == "digest":
             return _digest(data, footer)
+        if kind == "access_request":
+            return _access_request(data, footer)
         number = data.get("case_number", "")
         link = absolute(case_path(data.get("case_id", "")))
         due = _date(data["due"]) if data.get("due") else ""
@@ -83,6 +88,18 @@ def render_mail(kind: str, data: dict, language: str) -> Rendered:
             lead = _("You have been made a handler of case %(number)s.") % {"number": number}
         body = lead + "\n\n" + _("Open the case in tidsnok: %(url)s") % {"url": link} + footer
         return Rendered(subject, body)
+
+
+def _access_request(data: dict, footer: str) -> Rendered:
+    """Not who asked: the open requests are listed behind the login."""
+    due = _date(data["due"])
+    subject = _("tidsnok: an employee asks for an access copy, due %(due)s") % {"due": due}
+    body = _(
+        "An employee has asked for a copy of what tidsnok holds about them (GDPR art. 15). "
+        "The copy is due by %(due)s."
+    ) % {"due": due} + "\n\n" + _("See the open requests in tidsnok: %(url)s") % {
+        "url": absolute(data.get("path") or "/")} + footer
+    return Rendered(subject, body)
 
 
 def _deadlines(n: int) -> str:

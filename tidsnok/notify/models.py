@@ -180,6 +180,7 @@ class MailKind(models.TextChoices):
     HR_INVOLVED = "hr_involved", _("HR involved")
     HANDLER_ADDED = "handler_added", _("New case to handle")
     DIGEST = "digest", _("Daily digest")
+    ACCESS_REQUEST = "access_request", _("Request for an access copy")
 
 
 class Mail(models.Model):

@@ -74,9 +74,9 @@ def request_access_copy(actor) -> tuple[AccessRequest, bool]:
                    {"request": request.pk, "received_on": request.received_on, "due_on": request.due_on},
                    role=",".join(sorted(scope.roles_of(actor))))
             for user in _hr_for(person, today):
-                notify.queue(user, NotificationKind.ACCESS_REQUEST, f"access_request:{request.pk}",
-                             data={"due": request.due_on.strftime("%d.%m.%Y"), "path": reverse("access_copy_find")},
-                             mail=False)
+                # The outbox's key is one per e-mail: each HR adviser's own.
+                notify.queue(user, NotificationKind.ACCESS_REQUEST, f"access_request:{request.pk}:{user.pk}",
+                             data={"due": request.due_on.strftime("%d.%m.%Y"), "path": reverse("access_copy_find")})
     except IntegrityError:
         # A second request at the same moment (two tabs): the open one stands.
         return AccessRequest.objects.get(person=person, delivered_at__isnull=True), False
