@@ -28,6 +28,7 @@ CORE = {
     ("whistleblowing: acknowledge", "hr"),
     ("whistleblowing: message to reporter", "hr"), ("whistleblowing: internal note", "hr"),
     ("reports: inspection pack (12 months)", "hr"), ("reports: access copy (PDF)", "hr"),
+    ("retention: set a rule", "admin"),
 }
 # The whistleblowing channel answers a report with the receipt page, and the exports with the
 # file; every other action redirects.

@@ -329,6 +329,8 @@ class ActionBench:
             "form": {"start": (self.today - timedelta(days=365)).strftime("%d.%m.%Y"),
                      "end": self.today.strftime("%d.%m.%Y"), "case_numbers": ""}})
         add("reports: access copy (PDF)", "hr", self.access_copy)
+        # retention: the rule only; what it reaches is deleted or restricted by the sweep
+        add("retention: set a rule", "admin", self.retention_rule)
         # notify
         for who in ("mgr-large", "hr"):
             add("notify: mark all read", who, lambda: {"path": "/meldinger/", "form": {"all": "1"}})
@@ -556,6 +558,14 @@ class ActionBench:
 
         employee = Person.objects.get(user=self.persona("employee").user)
         return {"path": f"/rapporter/innsyn/{employee.pk}/pdf", "form": {"lang": "nb"}, "expect": (200,)}
+
+    def retention_rule(self):
+        from tidsnok.retention.models import RetentionRule
+
+        self.persona("admin")
+        rule = RetentionRule.objects.filter(organisation=self.org, data_class="psychosocial").first()
+        return {"path": "/oppbevaring/", "location": "/oppbevaring/", "form": {
+            "data_class": "psychosocial", "months": "36", "mode": "restrict", "version": rule.version if rule else 0}}
 
     def mark_one_read(self, who):
         from tidsnok.notify.models import Notification
