@@ -221,6 +221,13 @@ def test_a_restricted_case_without_an_hr_handler_is_still_found_by_hr_in_scope_b
     # and HR by scope does not gain any.
     assert not sees("marte", "harassment") and not sees("hanne", "harassment")
 
+    # Its PDF says why only HR sees it.
+    from tests.reports.test_case_pdf import flat, pdf_text
+    from tidsnok.reports.case_pdf import export_case_pdf
+
+    text = flat(pdf_text(export_case_pdf(world.user("hanne"), Case.objects.get(pk=cases["conflict"]), "nb").content))
+    assert "Ja – begrenset etter oppbevaringsreglene" in text and "bare HR ser saken" in text
+
 
 def test_restricted_episodes_are_hidden_from_the_manager_and_shown_to_hr(world):
     old = standalone_episode(world)

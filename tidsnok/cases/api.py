@@ -133,7 +133,8 @@ class CaseOut(Schema):
     kind: str
     status: str
     unit: int
-    restricted: bool = Field(description="Harassment and whistleblowing cases: seen by their handlers only.")
+    restricted: bool = Field(description="Harassment and whistleblowing cases: seen by their handlers only. Also "
+                                         "closed cases the retention policy restricted: for HR only.")
     source: str
     known_at: date = Field(description="When the manager first knew: deadlines run from here.")
     owner: int | None = Field(description="The person responsible for the case.")

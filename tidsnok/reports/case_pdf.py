@@ -124,6 +124,7 @@ TEXT = {
         "hr_involved": "HR involvert",
         "restricted": "Begrenset tilgang",
         "restricted_yes": "Ja – bare saksbehandlerne ser saken",
+        "restricted_by_retention": "Ja – begrenset etter oppbevaringsreglene %(when)s: bare HR ser saken",
         "none": "–",
         "parties": "Parter",
         "handlers": "Saksbehandlere",
@@ -272,6 +273,7 @@ TEXT = {
         "hr_involved": "HR involved",
         "restricted": "Restricted access",
         "restricted_yes": "Yes – only the handlers see the case",
+        "restricted_by_retention": "Yes – restricted by the retention rules on %(when)s: only HR sees the case",
         "none": "–",
         "parties": "Parties",
         "handlers": "Handlers",
@@ -757,7 +759,9 @@ def case_document(actor, case: Case, lang: str, now: datetime) -> dict:
     facts.append([t["hr_involved"], _dt(case.hr_involved_at) or t["none"]])
     if case.closed_at and case.status == Status.CLOSED:
         facts.append([t["closed"], _dt(case.closed_at)])
-    if case.restricted:
+    if case.restricted_at:
+        facts.append([t["restricted"], t["restricted_by_retention"] % {"when": _dt(case.restricted_at)}])
+    elif case.restricted:
         facts.append([t["restricted"], t["restricted_yes"]])
     factors = [{"name": f.name(lang), "basis": f.legal_basis} for f in case.factors.all()]
 
