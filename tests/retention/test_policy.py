@@ -11,7 +11,7 @@ from django.utils import timezone, translation
 from tests.conftest import enrol_totp
 from tidsnok.absence import services as absence_services
 from tidsnok.absence import statistics
-from tidsnok.absence.models import DialogueMeeting, Episode, FollowUpPlan, PlanSending, PlanVersion
+from tidsnok.absence.models import DialogueMeeting, Episode, FollowUpPlan, PlanSending, PlanVersion, RecurrenceFlag
 from tidsnok.access.policy import visible
 from tidsnok.audit.models import AuditEvent
 from tidsnok.audit.services import verify_chain
@@ -249,6 +249,42 @@ def test_restricted_episodes_are_hidden_from_the_manager_and_shown_to_hr(world):
     assert services.apply(world.org, today)[0].count == 1
     assert statistics.data_fingerprint() != fingerprint  # cached sick-leave figures are recomputed
     assert set(Episode.objects.values_list("pk", flat=True)) == {young.pk, ongoing.pk}  # open ones never
+    assert verify_chain().ok
+
+
+def handled_prompt(world, *, days_ago=400):
+    """Ella's third short absence in a year prompts Marte to talk with her; she did, and noted it."""
+    marte = world.user("marte")
+    first = timezone.localdate() - timedelta(days=100)
+    for weeks in (0, 4, 8):
+        start = first + timedelta(weeks=weeks)
+        absence_services.register_episode(marte, person=world.ella, start=start, end=start + timedelta(days=1),
+                                          certified="self")
+    flag = RecurrenceFlag.objects.get(person=world.ella)
+    absence_services.handle_flag(marte, flag, "Vi snakket om arbeidsmengden.")
+    RecurrenceFlag.objects.filter(pk=flag.pk).update(handled_on=timezone.localdate() - timedelta(days=days_ago))
+    return flag
+
+
+def test_handled_prompts_are_restricted_to_hr_and_then_deleted_but_a_waiting_one_never(world):
+    old = handled_prompt(world)
+    waiting = RecurrenceFlag.objects.create(organisation=world.org, person=world.emil, episodes=3,
+                                            raised_on=timezone.localdate() - timedelta(days=900),
+                                            window_start=timezone.localdate() - timedelta(days=1265))
+    today = timezone.localdate()
+    set_rule(world, "prompts", months=12, mode="restrict")
+    assert services.preview(world.org, today)["prompts"].count == 1
+    assert services.apply(world.org, today)[0].count == 1
+    assert not visible(world.user("marte"), RecurrenceFlag).filter(pk=old.pk).exists()
+    assert visible(world.user("marte"), RecurrenceFlag).filter(pk=waiting.pk).exists()
+    assert visible(world.user("hanne"), RecurrenceFlag).filter(pk=old.pk).exists()
+
+    set_rule(world, "prompts", months=12, mode="delete")
+    assert services.apply(world.org, today)[0].count == 1
+    assert set(RecurrenceFlag.objects.values_list("pk", flat=True)) == {waiting.pk}
+    event = AuditEvent.objects.filter(action="retention.applied").latest("seq")
+    assert event.data["class"] == "prompts" and event.data["ids"] == [old.pk]
+    assert "arbeidsmengden" not in str(event.data)
     assert verify_chain().ok
 
 

@@ -164,6 +164,9 @@ class RecurrenceFlag(models.Model):
     handled_on = models.DateField(null=True, blank=True)
     handled_note = models.TextField(blank=True)
     handled_by = models.ForeignKey(Person, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # Set when the retention policy restricted the handled prompt instead of deleting it: from then
+    # on for HR in scope only (policy.py), like a restricted episode.
+    restricted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [

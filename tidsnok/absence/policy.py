@@ -1,5 +1,7 @@
 """Who sees absence episodes: the person's managers, HR in its scope, and the
-employee herself; an episode the retention policy restricted, HR and the employee only. Safety representatives and AMU see only anonymised statistics."""
+employee herself; an episode the retention policy restricted, HR and the employee only (and a
+frequent-absence prompt it restricted, HR only). Safety representatives and AMU see only
+anonymised statistics."""
 
 from django.db.models import Q
 
@@ -54,7 +56,7 @@ def flags_visible(user, action="view"):
         return RecurrenceFlag.objects.none()
     # A frequent-absence flag is a prompt for the manager, not shown to the employee as a verdict.
     return RecurrenceFlag.objects.filter(organisation_id=person.organisation_id).filter(
-        _people_scope_q(user)
+        _people_scope_q(user), _restricted_q(user, person)
     ).exclude(person=person)
 
 

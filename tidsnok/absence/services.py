@@ -576,6 +576,30 @@ def restrict_episodes(organisation, episode_ids, now=None) -> int:
         restricted_at=now or timezone.now(), version=F("version") + 1)
 
 
+def flags_handled_before(organisation, cutoff: date, *, unrestricted_only: bool = False, among=None) -> list[int]:
+    """Ids of the organisation's frequent-absence prompts handled before `cutoff`; one still
+    waiting never qualifies. `among` as in standalone_ended_before."""
+    rows = RecurrenceFlag.objects.filter(organisation=organisation, handled_on__isnull=False, handled_on__lt=cutoff)
+    if unrestricted_only:
+        rows = rows.filter(restricted_at__isnull=True)
+    if among is not None:
+        rows = rows.filter(pk__in=list(among)).select_for_update()
+    return list(rows.order_by("pk").values_list("pk", flat=True))
+
+
+@transaction.atomic
+def delete_flags(organisation, flag_ids) -> int:
+    deleted, _per_model = RecurrenceFlag.objects.filter(organisation=organisation, pk__in=list(flag_ids)).delete()
+    return deleted
+
+
+@transaction.atomic
+def restrict_flags(organisation, flag_ids, now=None) -> int:
+    """Hide these prompts (and what was done about them) from managers; HR in scope still sees them."""
+    return RecurrenceFlag.objects.filter(organisation=organisation, pk__in=list(flag_ids),
+                                         restricted_at__isnull=True).update(restricted_at=now or timezone.now())
+
+
 @transaction.atomic
 def delete_case_rows(organisation, case_ids) -> int:
     """Delete what this room holds of these sick-leave cases: their episodes (which would

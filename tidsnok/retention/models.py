@@ -19,6 +19,7 @@ class DataClass(models.TextChoices):
     HARASSMENT = "harassment", _("Closed harassment cases")
     SICK_LEAVE = "sick_leave", _("Closed sick-leave follow-up cases")
     EPISODES = "episodes", _("Absence episodes outside any case")
+    PROMPTS = "prompts", _("Handled frequent-absence prompts")
     WHISTLEBLOWING = "whistleblowing", _("Closed whistleblowing reports")
 
 

@@ -38,7 +38,8 @@ MINIMUM_MONTHS = 12
 MAXIMUM_MONTHS = 1200
 BATCH_SIZE = 500
 
-# The case kinds of each class of cases; DataClass.EPISODES is absence episodes outside any case.
+# The case kinds of each class of cases; DataClass.EPISODES is absence episodes outside any case,
+# DataClass.PROMPTS the frequent-absence prompts a manager has handled.
 CASE_KINDS = {
     DataClass.PSYCHOSOCIAL: (Kind.PSYCHOSOCIAL, Kind.CONFLICT, Kind.VIOLENCE),
     DataClass.HARASSMENT: (Kind.HARASSMENT,),
@@ -46,7 +47,7 @@ CASE_KINDS = {
     DataClass.WHISTLEBLOWING: (Kind.WHISTLEBLOWING,),
 }
 # Classes whose absence records the frequent-absence count looks back over.
-ABSENCE_CLASSES = (DataClass.SICK_LEAVE, DataClass.EPISODES)
+ABSENCE_CLASSES = (DataClass.SICK_LEAVE, DataClass.EPISODES, DataClass.PROMPTS)
 
 
 # --- who ----------------------------------------------------------------------------------------
@@ -145,12 +146,15 @@ def cutoff_of(today: date, months: int) -> date:
 
 
 def select(organisation, data_class: str, mode: str, cutoff: date, today: date, among=None) -> list[int]:
-    """The ids a rule reaches: case ids, or episode ids for DataClass.EPISODES. The preview and
+    """The ids a rule reaches: case ids, episode ids for DataClass.EPISODES, prompt ids for
+    DataClass.PROMPTS. The preview and
     the run both count through here. Restricted items are not selected again for restriction, and
     a case whose retaliation watch still runs is kept."""
     restrict = mode == Mode.RESTRICT
     if data_class == DataClass.EPISODES:
         return absence_services.standalone_ended_before(organisation, cutoff, unrestricted_only=restrict, among=among)
+    if data_class == DataClass.PROMPTS:
+        return absence_services.flags_handled_before(organisation, cutoff, unrestricted_only=restrict, among=among)
     ids = case_services.closed_before(organisation, CASE_KINDS[data_class], cutoff, unrestricted_only=restrict,
                                       among=among)
     watched = whistleblowing_services.cases_under_protection(ids, today)
@@ -171,6 +175,11 @@ def _apply_batch(organisation, rule: RetentionRule, cutoff: date, today: date, b
                 absence_services.delete_episodes(organisation, ids)
             else:
                 absence_services.restrict_episodes(organisation, ids, now)
+        elif rule.data_class == DataClass.PROMPTS:
+            if rule.mode == Mode.DELETE:
+                absence_services.delete_flags(organisation, ids)
+            else:
+                absence_services.restrict_flags(organisation, ids, now)
         elif rule.mode == Mode.DELETE:
             # The rooms above the spine first: their rows protect the cases (or would outlive them).
             absence_services.delete_case_rows(organisation, ids)

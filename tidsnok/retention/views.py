@@ -25,6 +25,8 @@ EXPLANATIONS = {
                             "dialogue meetings. Counted from the day the case was closed."),
     DataClass.EPISODES: gettext_lazy("Absence episodes that never led to a follow-up case. Counted from the last day of "
                           "absence; an episode without a last day is never reached."),
+    DataClass.PROMPTS: gettext_lazy("Frequent-absence prompts to managers and what was done about them. Counted from "
+                                    "the day the prompt was handled; one still waiting is never reached."),
     DataClass.WHISTLEBLOWING: gettext_lazy("Whistleblowing reports with their messages, attachments and retaliation watch. "
                                 "Counted from the day the case was closed; kept while a retaliation watch runs."),
 }
@@ -79,6 +81,6 @@ def policy(request):
             "rule": rule if rule is not None and rule.months is not None else None, "changed": rule,
             "minimum": services.minimum_months(organisation, data_class.value),
             "outcome": preview.get(data_class.value), "form": form,
-            "counts_episodes": data_class == DataClass.EPISODES,
+            "counts": {DataClass.EPISODES: "episodes", DataClass.PROMPTS: "prompts"}.get(data_class, "cases"),
         })
     return render(request, "retention/policy.html", {"rows": rows, "editable": editable})
