@@ -15,6 +15,7 @@ import pytest
 import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 from pypdf import PdfReader
 
 from tests.conftest import enrol_totp
@@ -464,6 +465,39 @@ def test_hr_in_scope_gets_an_e_mail_with_the_due_date_and_not_who_asked(world, c
     assert message.subject == "tidsnok: en ansatt ber om innsynskopi, frist 02.04.2026"
     assert "/rapporter/innsyn/" in message.body and "02.04.2026" in message.body
     assert "Emil" not in message.subject + message.body
+
+
+def test_hr_is_reminded_a_week_before_the_copy_is_due_and_once_it_is_overdue(world, clock, client, hr_client):
+    from tidsnok.cases import hooks
+    from tidsnok.notify.models import Mail
+    from tidsnok.reports.access_copy_requests import remind_due
+
+    assert remind_due in hooks.sweep_upkeep  # every sweep round runs it
+    client.force_login(world.user("emil"))
+    client.post("/rapporter/innsyn/be-om/")  # 02.03, due 02.04
+    clock.move_to(at(25))
+    assert remind_due() == 0  # eight days left
+    clock.move_to(at(26))
+    assert remind_due() == 1 and remind_due() == 0  # a week left: once
+    soon = Notification.objects.filter(kind="access_due")
+    assert set(soon.values_list("user__email", flat=True)) == {"hanne@test.no", "hugo@test.no"}
+    assert Mail.objects.filter(kind="access_due").count() == 2
+    page = hr_client("hanne").get("/meldinger/").content.decode()
+    assert '<a href="/rapporter/innsyn/">En innsynskopi skal gis innen 02.04.2026' in page
+
+    clock.move_to(datetime(2026, 4, 3, 8, 0, tzinfo=OSLO))
+    assert remind_due() == 1 and remind_due() == 0
+    overdue = Mail.objects.get(kind="access_due", to="hugo@test.no", data__overdue=True)
+    from tidsnok.notify.messages import build_message
+
+    message = build_message(overdue)
+    assert message.subject == "tidsnok: en innsynskopi skulle vært gitt innen 02.04.2026"
+    assert "Emil" not in message.subject + message.body
+
+    # Delivered: no more reminders.
+    AccessRequest.objects.update(delivered_at=timezone.now())
+    AccessRequest.objects.update(reminded="")
+    assert remind_due() == 0
 
 
 def test_hr_goes_from_the_notification_to_the_open_requests(world, clock, client, hr_client):

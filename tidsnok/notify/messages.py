@@ -58,6 +58,8 @@ def render_mail(kind: str, data: dict, language: str) -> Rendered:
             return _digest(data, footer)
         if kind == "access_request":
             return _access_request(data, footer)
+        if kind == "access_due":
+            return _access_due(data, footer)
         number = data.get("case_number", "")
         link = absolute(case_path(data.get("case_id", "")))
         due = _date(data["due"]) if data.get("due") else ""
@@ -98,6 +100,19 @@ def _access_request(data: dict, footer: str) -> Rendered:
         "An employee has asked for a copy of what tidsnok holds about them (GDPR art. 15). "
         "The copy is due by %(due)s."
     ) % {"due": due} + "\n\n" + _("See the open requests in tidsnok: %(url)s") % {
+        "url": absolute(data.get("path") or "/")} + footer
+    return Rendered(subject, body)
+
+
+def _access_due(data: dict, footer: str) -> Rendered:
+    due = _date(data["due"])
+    if data.get("overdue"):
+        subject = _("tidsnok: an access copy was due %(due)s") % {"due": due}
+        lead = _("An employee's access copy was due on %(due)s and has not been given yet.") % {"due": due}
+    else:
+        subject = _("tidsnok: an access copy is due %(due)s") % {"due": due}
+        lead = _("An employee's access copy is due on %(due)s and has not been given yet.") % {"due": due}
+    body = lead + "\n\n" + _("See the open requests in tidsnok: %(url)s") % {
         "url": absolute(data.get("path") or "/")} + footer
     return Rendered(subject, body)
 
@@ -201,4 +216,8 @@ def notification_text(kind: str, data: dict, *, number: str = "", title: str = "
     if kind == "access_request":
         # The request's due date only: who asked is on the access copy page, behind HR's login.
         return _("An employee asked for an access copy, due %(due)s") % {"due": data.get("due", "")}
+    if kind == "access_due":
+        if data.get("overdue"):
+            return _("An access copy was due %(due)s and is not given yet") % {"due": data.get("due", "")}
+        return _("An access copy is due %(due)s and is not given yet") % {"due": data.get("due", "")}
     return kind

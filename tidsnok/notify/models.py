@@ -136,6 +136,7 @@ class NotificationKind(models.TextChoices):
     HANDLER_ADDED = "handler_added", _("New case to handle")
     MAIL_FAILED = "mail_failed", _("E-mail not delivered")
     ACCESS_REQUEST = "access_request", _("Request for an access copy")
+    ACCESS_DUE = "access_due", _("Access copy due")
 
 
 class NotificationQuerySet(models.QuerySet):
@@ -181,6 +182,7 @@ class MailKind(models.TextChoices):
     HANDLER_ADDED = "handler_added", _("New case to handle")
     DIGEST = "digest", _("Daily digest")
     ACCESS_REQUEST = "access_request", _("Request for an access copy")
+    ACCESS_DUE = "access_due", _("Access copy due")
 
 
 class Mail(models.Model):

@@ -12,7 +12,7 @@ Audit events, both with the person as object and no content:
 from __future__ import annotations
 
 import calendar
-from datetime import date
+from datetime import date, timedelta
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
@@ -81,6 +81,34 @@ def request_access_copy(actor) -> tuple[AccessRequest, bool]:
         # A second request at the same moment (two tabs): the open one stands.
         return AccessRequest.objects.get(person=person, delivered_at__isnull=True), False
     return request, True
+
+
+# HR is reminded of an open request this many days before it is due, and again once it is overdue.
+REMIND_DAYS_BEFORE = 7
+
+
+def remind_due(worker: str = "") -> int:
+    """Sweep upkeep: remind HR in scope of open requests due within REMIND_DAYS_BEFORE days, and
+    once more when one is overdue. Each reminder once per request: the request's `reminded` moves
+    on with a conditional update, so of two sweep workers only one sends it. Returns how many
+    requests it reminded of."""
+    today = timezone.localdate()
+    soon = AccessRequest.objects.filter(delivered_at__isnull=True, due_on__lte=today + timedelta(days=REMIND_DAYS_BEFORE))
+    due = list(soon.filter(reminded="", due_on__gte=today).select_related("person__unit")) + list(
+        soon.filter(due_on__lt=today).exclude(reminded="overdue").select_related("person__unit"))
+    reminded = 0
+    for request in due:
+        stage = "overdue" if request.due_on < today else "soon"
+        with transaction.atomic():
+            if not AccessRequest.objects.filter(pk=request.pk, reminded=request.reminded,
+                                                delivered_at__isnull=True).update(reminded=stage):
+                continue  # another worker did it, or HR has just delivered the copy
+            for user in _hr_for(request.person, today):
+                notify.queue(user, NotificationKind.ACCESS_DUE, f"access_due:{request.pk}:{stage}:{user.pk}",
+                             data={"due": request.due_on.strftime("%d.%m.%Y"), "overdue": stage == "overdue",
+                                   "path": reverse("access_copy_find")})
+        reminded += 1
+    return reminded
 
 
 def requests_of(user) -> QuerySet:

@@ -23,6 +23,9 @@ class AccessRequest(models.Model):
                                      related_name="+")
     # The SHA-256 of the copy that answered the request, as in its export event.
     delivered_sha256 = models.CharField(max_length=64, blank=True)
+    # The last reminder HR was sent about it ("", "soon", "overdue"): each is sent once, and a
+    # sweep round that finds nothing new to say reads one index and writes nothing.
+    reminded = models.CharField(max_length=10, blank=True, default="")
 
     class Meta:
         constraints = [
