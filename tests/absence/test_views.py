@@ -246,3 +246,34 @@ def test_the_absence_list_costs_the_same_queries_for_few_rows_as_for_many(world,
         add(world.ella if day % 2 else world.dina, day)
     assert Episode.objects.count() == 11
     assert queries() == few
+
+
+def test_a_large_scope_lists_units_one_level_of_the_tree_at_a_time(world, client, monkeypatch):
+    """HR for a municipality would get thousands of options; above UNIT_OPTIONS_FLAT the list is
+    the top of the tree, and with a unit chosen its ancestors and the units right below it."""
+    import re
+
+    from tidsnok.absence import views
+
+    def options(page):
+        select = re.search(r'<select name="unit"[^>]*>(.*?)</select>', page.content.decode(), re.S)
+        return [re.sub(r"<[^>]+>", "", option).replace("\u2003", "·") for option in re.findall(r"<option[^>]*>.*?</option>", select.group(1))]
+
+    enrol_totp(world.user("hanne"))
+    client.force_login(world.user("hanne"))
+    monkeypatch.setattr(views, "UNIT_OPTIONS_FLAT", 100)
+    assert options(client.get("/sykefravaer/statistikk/")) == [
+        "Alt jeg har tilgang til", "Test-kommune", "Helse", "Hjemmetjenesten", "Sykehjemmet", "Skole"]
+
+    monkeypatch.setattr(views, "UNIT_OPTIONS_FLAT", 3)
+    page = client.get("/sykefravaer/statistikk/")
+    assert options(page) == ["Alt jeg har tilgang til", "Test-kommune", "·Helse", "·Skole"]
+    assert "også enhetene rett under" in page.content.decode()
+    helse = world.units["HEL"].pk
+    assert options(client.get(f"/sykefravaer/statistikk/?unit={helse}")) == [
+        "Alt jeg har tilgang til", "Test-kommune", "·Helse", "··Hjemmetjenesten", "··Sykehjemmet", "·Skole"]
+    # A unit that is not listed yet is still accepted, and then listed with its line of ancestors.
+    hj = world.units["HJ"].pk
+    page = client.get(f"/sykefravaer/statistikk/?unit={hj}")
+    assert f'<option value="{hj}" selected>' in page.content.decode()
+    assert "··Hjemmetjenesten" in options(page)

@@ -16,7 +16,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.forms.utils import flatatt
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
@@ -398,6 +398,11 @@ def follow_up_action(request, case_id: int, action: str):
 # whole municipality has thousands of units: tens of thousands of rows are no use on a page, and
 # cost more to render than to compute.
 STATISTICS_UNITS_PER_PAGE = 20
+# Up to this many units in scope, the unit list holds them all. Above it (HR for a municipality:
+# thousands, a 180 KB page), one level of the tree at a time, as the compliance overview does.
+UNIT_OPTIONS_FLAT = 100
+# Indents an option by its depth; a select cannot hold markup.
+INDENT = "\u2003"
 _TENTH = Decimal("0.1")
 
 
@@ -459,6 +464,24 @@ def _statistics_table_rows(lines: list[_StatisticsLine]) -> str:
     ))
 
 
+def _unit_options(units, chosen) -> tuple[list[tuple[int, str]], bool]:
+    """The statistics form's unit list: (options, whether it is one level of the tree).
+
+    A large scope lists the top of the tree (the units in scope whose parent is not, and the units
+    right below them), and with a unit chosen also its line of ancestors and the units right
+    below it, indented by depth. The form accepts any unit in scope, whether listed or not."""
+    if not more_than(units, UNIT_OPTIONS_FLAT):
+        return list(units.values_list("id", "name")), False
+    tops = list(units.exclude(parent_id__in=units.values("pk")).values_list("pk", flat=True))
+    wanted = Q(pk__in=tops) | Q(parent_id__in=tops)
+    if chosen is not None:
+        ancestors = [int(part) for part in chosen.path.strip("/").split("/") if part]
+        wanted |= Q(pk__in=ancestors) | Q(parent_id=chosen.pk)
+    rows = list(units.filter(wanted).values_list("id", "name", "depth"))
+    least = min(depth for _pk, _name, depth in rows)
+    return [(pk, INDENT * (depth - least) + name) for pk, name, depth in rows], True
+
+
 @login_required
 def statistics_page(request):
     person = scope.person_of(request.user)
@@ -470,14 +493,17 @@ def statistics_page(request):
     if allowed != scope.ALL:
         units = units.filter(pk__in=list(allowed))
     form = forms.StatisticsForm(request.GET or None, units=units)
-    unit_field = form.fields["unit"]
-    unit_field.widget = _UnitSelect(list(units.values_list("id", "name")), str(unit_field.empty_label))
     first, last = statistics.default_period()
     unit = None
     if form.is_valid():
         first = form.cleaned_data["start"] or first
         last = form.cleaned_data["end"] or last
         unit = form.cleaned_data["unit"]
+    unit_field = form.fields["unit"]
+    options, one_level = _unit_options(units, unit)
+    unit_field.widget = _UnitSelect(options, str(unit_field.empty_label))
+    if one_level:
+        unit_field.help_text = _("Choose a unit and press Show: the list then also holds the units right below it.")
     if first > last:
         form.add_error("start", _("The period starts after it ends."))
         first, last = statistics.default_period()
