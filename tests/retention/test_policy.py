@@ -197,7 +197,7 @@ def test_restrict_mode_leaves_the_case_to_its_hr_handler_and_in_the_access_copy(
     assert verify_chain().ok
 
 
-def test_a_restricted_case_without_an_hr_handler_is_still_found_by_hr_in_scope_but_not_by_managers(world):
+def test_a_restricted_case_without_an_hr_handler_is_still_found_by_hr_in_scope_but_not_by_managers(world, client):
     marte = world.user("marte")
     cases = {}
     for kind in ("conflict", "harassment"):
@@ -217,6 +217,17 @@ def test_a_restricted_case_without_an_hr_handler_is_still_found_by_hr_in_scope_b
     # which holds HJ), never again for the unit's managers (marte, and helga above her).
     assert sees("hanne", "conflict") and sees("hugo", "conflict")
     assert not sees("marte", "conflict") and not sees("helga", "conflict")
+    # To read and export, not to change: she is not one of its handlers.
+    from tidsnok.access.policy import can
+
+    archived = Case.objects.get(pk=cases["conflict"])
+    assert can(world.user("hanne"), "export", archived)
+    assert not can(world.user("hanne"), "edit", archived) and not can(world.user("hanne"), "close", archived)
+    enrol_totp(world.user("hanne"))
+    client.force_login(world.user("hanne"))
+    assert client.get(f"/saker/{archived.pk}/").status_code == 200
+    assert AuditEvent.objects.filter(action="ACCESS", object_id=str(archived.pk), actor=world.user("hanne")).exists()
+    assert client.get(f"/saker/{archived.pk}/oppforing/notat/").status_code == 404
     # Harassment was for its handlers only from the start: restricting ends the manager's access,
     # and HR by scope does not gain any.
     assert not sees("marte", "harassment") and not sees("hanne", "harassment")

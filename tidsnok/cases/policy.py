@@ -7,8 +7,9 @@ Handler-level access ("view", and every action that changes the case):
   and HR whose scope covers it.
 Restricted cases (harassment, whistleblowing) are seen by their handlers only.
 A closed case the retention policy restricted (`restricted_at`: a record a public
-employer keeps but no longer uses) is for its HR handlers and HR whose scope covers
-it, no longer for managers; kinds restricted from the start stay with their handlers.
+employer keeps but no longer uses) is for its HR handlers, and HR whose scope covers
+it may read and export it; managers lose it; kinds restricted from the start stay
+with their handlers.
 An excluded person (a party, for impartiality) sees nothing, whatever else
 she is: exclusion wins over every other route.
 
@@ -35,6 +36,8 @@ from tidsnok.cases.models import (
 from tidsnok.org import scope
 
 HANDLER_ACTIONS = {"view", "edit", "close", "export", "manage_handlers", "waive"}
+# What HR in scope may do with a case the retention policy restricted (see the module's docstring).
+ARCHIVE_ACTIONS = {"view", "export"}
 
 
 NOTHING = Q(pk__in=[])
@@ -85,15 +88,20 @@ def _build_case_q(user, person, action, to_case):
     if managed:
         handler |= Q(**{f"{to_case}pk__in": _handled(person, [HandlerRole.MANAGER, HandlerRole.NEXT_MANAGER]),
                         f"{to_case}unit_id__in": sorted(managed)})
-    # Kept by the retention policy under restricted access: HR in scope still finds the record.
-    archived = Q(**{f"{to_case}restricted_at__isnull": False}) & ~Q(**{f"{to_case}kind__in": RESTRICTED_KINDS})
+    # Kept by the retention policy under restricted access: HR in scope may still read and export
+    # the record (each reading logged), not change it.
+    archived = None
+    if hr and action in ARCHIVE_ACTIONS:
+        archived = Q(**{f"{to_case}restricted_at__isnull": False}) & ~Q(**{f"{to_case}kind__in": RESTRICTED_KINDS})
     # Scope first: the cheap test, and for most cases the one that decides.
     if hr == scope.ALL:
-        q = Q(**{f"{to_case}restricted": False}) | archived | handler
+        q = Q(**{f"{to_case}restricted": False}) | handler
+        if archived is not None:
+            q |= archived
     else:
         units = set(managed) | set(hr)
         q = (Q(**{f"{to_case}restricted": False, f"{to_case}unit_id__in": sorted(units)}) | handler) if units else handler
-        if hr:
+        if archived is not None:
             # Within her HR units, which the bound below already lets through.
             q |= archived & Q(**{f"{to_case}unit_id__in": sorted(hr)})
         bound = _index_bound(user, person, explicit_roles, units, to_case)
