@@ -25,7 +25,8 @@ from tidsnok.notify import services as notify
 from tidsnok.notify.models import NotificationKind
 from tidsnok.org import scope
 from tidsnok.org.models import Person, Role, RoleAssignment
-from tidsnok.reports.access_copy import exportable_people
+from tidsnok.reports.access_copy import AlreadyDelivered, export_access_copy, exportable_people
+from tidsnok.reports.case_pdf import ExportedPdf
 from tidsnok.reports.models import AccessRequest
 
 REQUEST_ACTION = "person.access_requested"
@@ -117,6 +118,24 @@ def requests_of(user) -> QuerySet:
     if person is None:
         return AccessRequest.objects.none()
     return AccessRequest.objects.filter(person=person).order_by("-received_on", "-pk")
+
+
+def open_request_of(person: Person) -> AccessRequest | None:
+    """The person's open request, if she has one (at most one is open at a time)."""
+    return AccessRequest.objects.filter(person=person, delivered_at__isnull=True).first()
+
+
+def export_answering_open_request(actor, person: Person, lang: str) -> ExportedPdf:
+    """Export the person's access copy and, if she has an open request, mark it delivered with
+    it (the API's download; the page names the request it answers instead). When another
+    adviser delivered the request in the meantime, the copy is still made, without marking it."""
+    request = open_request_of(person)
+    if request is not None:
+        try:
+            return export_access_copy(actor, person, lang, request)
+        except AlreadyDelivered:
+            pass
+    return export_access_copy(actor, person, lang)
 
 
 def open_requests(actor) -> QuerySet:

@@ -28,7 +28,7 @@ from tidsnok.reports.access_copy import (
     exportable_people,
     person_for_export,
 )
-from tidsnok.reports.access_copy_requests import open_requests, request_access_copy, requests_of
+from tidsnok.reports.access_copy_requests import open_request_of, open_requests, request_access_copy, requests_of
 from tidsnok.reports.models import AccessRequest
 from tidsnok.reports.views import pdf_response
 
@@ -98,7 +98,7 @@ def person(request, person_id: int):
     return render(request, "reports/access_copy_person.html", {
         "person": chosen, "counts": [(key, label, counts[key]) for key, label in rows],
         "reaches_content": collected.reaches_content, "today": timezone.localdate(),
-        "open_request": AccessRequest.objects.filter(person=chosen, delivered_at__isnull=True).first(),
+        "open_request": open_request_of(chosen),
         "lang": request.LANGUAGE_CODE if request.LANGUAGE_CODE in LANGUAGES else "nb",
     })
 

@@ -221,6 +221,31 @@ def preview(organisation, today: date) -> dict[str, Outcome]:
     return {outcome.data_class: outcome for outcome in apply(organisation, today, dry_run=True)}
 
 
+@dataclass
+class ClassPolicy:
+    """One class of data as the policy page and the API show it."""
+
+    data_class: str
+    rule: RetentionRule | None  # None: no rule was ever set (a cleared rule has months None)
+    minimum: int
+    outcome: Outcome | None  # what the next run would do; None while nothing is due to go
+
+    @property
+    def label(self) -> str:
+        return DataClass(self.data_class).label
+
+
+def policy_of(organisation, today: date) -> list[ClassPolicy]:
+    """Every class of data, in the catalogue's order, with its rule, its minimum and the preview."""
+    rules = rules_of(organisation)
+    outcomes = preview(organisation, today)
+    return [
+        ClassPolicy(data_class, rules.get(data_class), minimum_months(organisation, data_class),
+                    outcomes.get(data_class))
+        for data_class in DataClass.values
+    ]
+
+
 def apply_due(worker: str = "") -> int:
     """Sweep upkeep: apply each organisation's policy once a day. The day is claimed by inserting
     the organisation's RetentionRun row first: a second worker's insert fails and it moves on.

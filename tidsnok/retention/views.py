@@ -67,11 +67,9 @@ def policy(request):
             else:
                 flash.success(request, _("The retention rule is saved."))
                 return redirect("retention:policy")
-    rules = services.rules_of(organisation)
-    preview = services.preview(organisation, timezone.localdate())
     rows = []
-    for data_class in DataClass:
-        rule = rules.get(data_class.value)
+    for row in services.policy_of(organisation, timezone.localdate()):
+        data_class, rule = DataClass(row.data_class), row.rule
         if bound is not None and bound.data.get("data_class") == data_class.value:
             form = bound
         else:
@@ -79,8 +77,7 @@ def policy(request):
         rows.append({
             "data_class": data_class, "explanation": EXPLANATIONS[data_class],
             "rule": rule if rule is not None and rule.months is not None else None, "changed": rule,
-            "minimum": services.minimum_months(organisation, data_class.value),
-            "outcome": preview.get(data_class.value), "form": form,
+            "minimum": row.minimum, "outcome": row.outcome, "form": form,
             "counts": {DataClass.EPISODES: "episodes", DataClass.PROMPTS: "prompts"}.get(data_class, "cases"),
         })
     return render(request, "retention/policy.html", {"rows": rows, "editable": editable})
