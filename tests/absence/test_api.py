@@ -1,12 +1,10 @@
 """The sick-leave API: episodes, the import and the statistics."""
 
-import json
 from datetime import date
 
 import pytest
 import time_machine
 
-from tidsnok.access.services import create_token
 
 
 @pytest.fixture(autouse=True)
@@ -15,22 +13,6 @@ def december():
         yield
 
 
-@pytest.fixture
-def api(world, client):
-    tokens = {}
-
-    def call(key, method, path, body=None, **extra):
-        if key not in tokens:
-            tokens[key] = create_token(None, world.user(key))[1]
-        headers = {"HTTP_AUTHORIZATION": f"Bearer {tokens[key]}", **extra}
-        send = getattr(client, method)
-        if body is None:
-            return send(f"/api/v1{path}", **headers)
-        if isinstance(body, dict) and not any(hasattr(v, "read") for v in body.values()):
-            return send(f"/api/v1{path}", data=json.dumps(body), content_type="application/json", **headers)
-        return send(f"/api/v1{path}", data=body, **headers)
-
-    return call
 
 
 def test_a_manager_registers_a_long_absence_and_gets_the_follow_up_case(api, world):

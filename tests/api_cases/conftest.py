@@ -3,13 +3,11 @@
 Today is Wednesday 24 March 2027, the day before Maundy Thursday, so the
 expected due dates below skip the Easter holidays."""
 
-import json
 from datetime import date
 
 import pytest
 import time_machine
 
-from tidsnok.access.services import create_token
 
 TODAY = date(2027, 3, 24)
 
@@ -20,23 +18,6 @@ def wednesday_before_easter():
         yield
 
 
-@pytest.fixture
-def api(world, client):
-    """api("marte", "post", "/cases", {...}) -> the response, with marte's token."""
-    tokens: dict[str, str] = {}
-
-    def call(key, method, path, body=None, lang=None):
-        if key not in tokens:
-            tokens[key] = create_token(None, world.user(key))[1]
-        headers = {"HTTP_AUTHORIZATION": f"Bearer {tokens[key]}"}
-        if lang:
-            headers["HTTP_ACCEPT_LANGUAGE"] = lang
-        send = getattr(client, method.lower())
-        if body is None:
-            return send(f"/api/v1{path}", **headers)
-        return send(f"/api/v1{path}", data=json.dumps(body), content_type="application/json", **headers)
-
-    return call
 
 
 def workload_case(world, **changes) -> dict:

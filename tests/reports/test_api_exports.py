@@ -6,7 +6,6 @@ that the API writes the same events.
 """
 
 import io
-import json
 import zipfile
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -37,23 +36,6 @@ def today():
         yield TODAY
 
 
-@pytest.fixture
-def api(world, client):
-    """api("hanne", "get", "/access-requests") -> the response, with hanne's bearer token."""
-    tokens: dict[str, str] = {}
-
-    def call(key, method, path, body=None, lang=None):
-        if key not in tokens:
-            tokens[key] = create_token(None, world.user(key))[1]
-        headers = {"HTTP_AUTHORIZATION": f"Bearer {tokens[key]}"}
-        if lang:
-            headers["HTTP_ACCEPT_LANGUAGE"] = lang
-        send = getattr(client, method)
-        if body is None:
-            return send(f"/api/v1{path}", **headers)
-        return send(f"/api/v1{path}", data=json.dumps(body), content_type="application/json", **headers)
-
-    return call
 
 
 # --- the access copy ------------------------------------------------------------------------------

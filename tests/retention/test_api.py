@@ -4,12 +4,10 @@ The same services and access rule as the page (test_policy.py): administrators s
 HR for the whole organisation reads them, anyone else gets 404.
 """
 
-import json
 
 import pytest
 
 from tests.retention.test_policy import closed_case
-from tidsnok.access.services import create_token
 from tidsnok.audit.models import AuditEvent
 from tidsnok.retention import services
 from tidsnok.retention.models import DataClass, RetentionRule
@@ -17,23 +15,6 @@ from tidsnok.retention.models import DataClass, RetentionRule
 CLASSES = ["psychosocial", "harassment", "sick_leave", "episodes", "prompts", "whistleblowing"]
 
 
-@pytest.fixture
-def api(world, client):
-    """api("ada", "put", "/retention/rules/psychosocial", {...}) -> the response, with ada's token."""
-    tokens: dict[str, str] = {}
-
-    def call(key, method, path, body=None, lang=None):
-        if key not in tokens:
-            tokens[key] = create_token(None, world.user(key))[1]
-        headers = {"HTTP_AUTHORIZATION": f"Bearer {tokens[key]}"}
-        if lang:
-            headers["HTTP_ACCEPT_LANGUAGE"] = lang
-        send = getattr(client, method)
-        if body is None:
-            return send(f"/api/v1{path}", **headers)
-        return send(f"/api/v1{path}", data=json.dumps(body), content_type="application/json", **headers)
-
-    return call
 
 
 def test_every_class_is_listed_kept_indefinitely_while_no_rule_is_set(world, api):
