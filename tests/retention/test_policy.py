@@ -299,6 +299,22 @@ def test_handled_prompts_are_restricted_to_hr_and_then_deleted_but_a_waiting_one
     assert verify_chain().ok
 
 
+def test_a_restricted_whistleblowing_report_stays_with_its_designated_committee(world):
+    from tidsnok.whistleblowing.models import DesignatedHandler
+
+    cache.clear()  # the reporting channel's rate limit counts in the cache
+    DesignatedHandler.objects.create(organisation=world.org, person=world.ask)
+    case = whistleblowing_services.submit_report(None, world.org, category="work_environment",
+                                                 anonymity="anonymous", description=SECRET).report.case
+    Case.objects.filter(pk=case.pk).update(status="closed")
+    _backdate(case)
+    set_rule(world, "whistleblowing", months=12, mode="restrict")
+    assert services.apply(world.org, timezone.localdate())[0].count == 1
+    # Ask is not HR, and HR by scope never sees a report: without him nobody could open it.
+    assert visible(world.user("ask"), Case).filter(pk=case.pk).exists()
+    assert not visible(world.user("hanne"), Case).filter(pk=case.pk).exists()
+
+
 def test_sick_leave_and_whistleblowing_cases_are_deleted_with_their_rows(world):
     cache.clear()  # the reporting channel's rate limit counts in the cache
     marte = world.user("marte")

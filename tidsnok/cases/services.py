@@ -1007,14 +1007,17 @@ def delete_cases(organisation, case_ids) -> int:
 def restrict_cases(organisation, case_ids, now=None) -> int:
     """Restrict these closed cases to HR: the case becomes restricted (managers no longer see it
     through scope; HR in scope and its HR handlers still do, cases.policy) and every handler who
-    is not HR is ended. Cases restricted by the policy before are left alone."""
+    is not HR is ended, except the handlers chosen for a kind restricted from the start (the
+    designated receivers of whistleblowing reports): HR in scope does not see those kinds, and
+    without them nobody would. Cases restricted by the policy before are left alone."""
     now = now or timezone.now()
     ids = list(Case.objects.filter(organisation=organisation, pk__in=list(case_ids), status=Status.CLOSED,
                                    restricted_at__isnull=True).values_list("pk", flat=True))
     if not ids:
         return 0
     Case.objects.filter(pk__in=ids).update(restricted=True, restricted_at=now, version=F("version") + 1)
-    Handler.objects.filter(case_id__in=ids, removed_at__isnull=True).exclude(role=HandlerRole.HR).update(removed_at=now)
+    (Handler.objects.filter(case_id__in=ids, removed_at__isnull=True).exclude(role=HandlerRole.HR)
+     .exclude(role=HandlerRole.ADDED, case__kind__in=RESTRICTED_KINDS).update(removed_at=now))
     _deadlines_changed(organisation.pk)  # who sees the cases' deadlines changed
     return len(ids)
 
