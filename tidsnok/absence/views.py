@@ -30,9 +30,10 @@ from django.views.decorators.http import require_POST
 from tidsnok.absence import forms, importing, services, statistics
 from tidsnok.absence.models import DialogueMeeting, Episode, FollowUpPlan, ImportJob, RecurrenceFlag
 from tidsnok.absence.policy import may_import
-from tidsnok.access.policy import AccessDenied, can, get_visible_or_404, visible
+from tidsnok.access.policy import AccessDenied, get_visible_or_404, visible
 from tidsnok.audit.services import record_access
 from tidsnok.cases.models import Case, Deadline, DeadlineStatus, Factor, Kind
+from tidsnok.cases.policy import registrable_units
 from tidsnok.cases.services import mark_not_required
 from tidsnok.deadlines.rules import explain_text
 from tidsnok.org import scope
@@ -102,17 +103,6 @@ def episode_list(request):
     })
 
 
-def _registrable_units(user):
-    """Units whose people the user may register absence for: all for an administrator or HR for
-    the whole organisation, else those she manages and HR's scope. A query, in tree order."""
-    units = visible(user, Unit)
-    if not scope.is_admin(user):
-        hr = scope.hr_scope(user)
-        if hr != scope.ALL:
-            units = units.filter(pk__in=list(set(scope.managed_unit_ids(user)) | set(hr)))
-    return units.order_by("path")
-
-
 def _episode_people(user, wanted_unit, search):
     """(who may be chosen, who is listed, units to choose from, the unit chosen, too many?).
     Anyone the user may see may be chosen; the list holds at most PEOPLE_LIMIT names, so a
@@ -122,7 +112,8 @@ def _episode_people(user, wanted_unit, search):
     people = visible(user, Person).exclude(pk=me.pk if me else None)
     if not more_than(people, PEOPLE_LIMIT):
         return people, list(people.select_related("unit").order_by("name", "pk")), [], None, False
-    units = _registrable_units(user)
+    # An administrator may register absence for anyone she may see.
+    units = registrable_units(user, every_visible=scope.is_admin(user))
     unit = chosen_unit(units, wanted_unit)
     if unit is None:
         return people, [], [], None, True

@@ -20,7 +20,7 @@ entries shared with her, and may comment and respond to measures.
 from django.db import connection
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from tidsnok.access.policy import register
+from tidsnok.access.policy import register, visible
 from tidsnok.cases.models import (
     RESTRICTED_KINDS,
     Case,
@@ -34,6 +34,7 @@ from tidsnok.cases.models import (
     Visibility,
 )
 from tidsnok.org import scope
+from tidsnok.org.models import Unit
 
 HANDLER_ACTIONS = {"view", "edit", "close", "export", "manage_handlers", "waive"}
 # What HR in scope may do with a case the retention policy restricted (see the module's docstring).
@@ -135,6 +136,16 @@ def _index_bound(user, person, explicit_roles, units, to_case):
     if len(handled) > BOUND_HANDLED_CASES:
         return None
     return Q(**{f"{to_case}unit_id__in": sorted(units)}) | Q(**{f"{to_case}pk__in": handled})
+
+
+def registrable_units(user, *, every_visible: bool = False):
+    """Units whose people the user may open cases or register absence about, in tree order (a
+    query): those she manages and HR's scope; every unit she may see for HR with the whole
+    organisation, or with `every_visible` (an administrator registering absence)."""
+    units = visible(user, Unit)
+    if not every_visible and scope.hr_scope(user) != scope.ALL:
+        units = units.filter(pk__in=list(set(scope.managed_unit_ids(user)) | set(scope.hr_scope(user))))
+    return units.order_by("path")
 
 
 def cases_visible(user, action="view"):

@@ -69,7 +69,7 @@ from tidsnok.cases.models import (
     Status,
     Visibility,
 )
-from tidsnok.cases.policy import HANDLER_ACTIONS
+from tidsnok.cases.policy import HANDLER_ACTIONS, registrable_units
 from tidsnok.deadlines.calendar import normalise_lang
 from tidsnok.org import scope
 from tidsnok.org.models import Person, Role, RoleAssignment, Unit
@@ -239,17 +239,6 @@ def my_cases(request):
 # --- opening a case -----------------------------------------------------------------------------
 
 
-def _registrable_units(user):
-    """Units whose people the user may open cases about: those she manages, and
-    HR's scope. A query, in tree order."""
-    managed = set(scope.managed_unit_ids(user))
-    hr = scope.hr_scope(user)
-    units = visible(user, Unit)
-    if hr != scope.ALL:
-        units = units.filter(pk__in=list(managed | set(hr)))
-    return units.order_by("path")
-
-
 def _can_register(user) -> bool:
     return bool(scope.managed_unit_ids(user)) or scope.is_hr(user)
 
@@ -279,7 +268,7 @@ def case_new(request):
     user = request.user
     if not _can_register(user):
         raise Http404
-    units = _registrable_units(user)
+    units = registrable_units(user)
     wanted = request.POST.get("unit") if request.method == "POST" else request.GET.get("enhet")
     unit = chosen_unit(units, wanted)
     if unit is None:

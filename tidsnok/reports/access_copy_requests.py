@@ -61,7 +61,7 @@ def request_access_copy(actor) -> tuple[AccessRequest, bool]:
     person = scope.person_of(actor)
     if person is None:
         raise AccessDenied("request_access_copy")
-    existing = AccessRequest.objects.filter(person=person, delivered_at__isnull=True).first()
+    existing = open_request_of(person)
     if existing is not None:
         return existing, False
     today = timezone.localdate()
