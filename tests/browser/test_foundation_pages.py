@@ -163,3 +163,15 @@ def test_login_page_has_no_horizontal_scroll_on_a_phone(world, new_context):
     page = new_context(viewport=PHONE, is_mobile=True, has_touch=True).new_page()
     page.goto("/accounts/login/")
     assert not has_horizontal_scroll(page)
+
+
+def test_a_link_that_leads_nowhere_gives_an_accessible_norwegian_page(world, page):
+    log_in(page, world.user("marte"))
+    response = page.goto("/saker/999999/")
+    assert response.status == 404
+    assert heading(page) == "Fant ikke siden"
+    page.get_by_role("link", name="Gå til Min oversikt").click()
+    page.wait_for_url("**/")
+    assert heading(page) == "Min oversikt"
+    page.go_back()
+    assert_accessible(page)
