@@ -15,6 +15,7 @@ SUBCOMMANDS = {
     "sweep": "tidsnok.notify.bench",
     "load": "tidsnok.web.loadbench",
     "actions": "tidsnok.web.actionbench",
+    "retention": "tidsnok.retention.bench",
 }
 
 
