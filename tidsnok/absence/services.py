@@ -547,17 +547,11 @@ def change_settings(actor, organisation, *, frequent_episodes: int, frequent_win
 # --- retention (called by the retention room, which decides which rows and audits each batch) ---
 
 
-def standalone_ended_before(organisation, cutoff: date, *, unrestricted_only: bool = False,
-                            among=None) -> list[int]:
-    """Ids of the organisation's episodes that belong to no case and ended before `cutoff`.
-    An open episode (no end yet) never qualifies. `among`: only these ids, locked until the
-    transaction ends (as cases.services.closed_before)."""
-    rows = Episode.objects.filter(organisation=organisation, case__isnull=True, end__isnull=False, end__lt=cutoff)
-    if unrestricted_only:
-        rows = rows.filter(restricted_at__isnull=True)
-    if among is not None:
-        rows = rows.filter(pk__in=list(among)).select_for_update()
-    return list(rows.order_by("pk").values_list("pk", flat=True))
+def standalone_ended_before(organisation, cutoff: date, **selection) -> list[int]:
+    """Ids of the organisation's episodes that belong to no case and ended before `cutoff`; an
+    open episode (no end yet) never qualifies. `selection` as in cases.services.retention_ids."""
+    return case_services.retention_ids(Episode.objects.filter(
+        organisation=organisation, case__isnull=True, end__isnull=False, end__lt=cutoff), **selection)
 
 
 @transaction.atomic
@@ -576,15 +570,11 @@ def restrict_episodes(organisation, episode_ids, now=None) -> int:
         restricted_at=now or timezone.now(), version=F("version") + 1)
 
 
-def flags_handled_before(organisation, cutoff: date, *, unrestricted_only: bool = False, among=None) -> list[int]:
+def flags_handled_before(organisation, cutoff: date, **selection) -> list[int]:
     """Ids of the organisation's frequent-absence prompts handled before `cutoff`; one still
-    waiting never qualifies. `among` as in standalone_ended_before."""
-    rows = RecurrenceFlag.objects.filter(organisation=organisation, handled_on__isnull=False, handled_on__lt=cutoff)
-    if unrestricted_only:
-        rows = rows.filter(restricted_at__isnull=True)
-    if among is not None:
-        rows = rows.filter(pk__in=list(among)).select_for_update()
-    return list(rows.order_by("pk").values_list("pk", flat=True))
+    waiting never qualifies. `selection` as in cases.services.retention_ids."""
+    return case_services.retention_ids(RecurrenceFlag.objects.filter(
+        organisation=organisation, handled_on__isnull=False, handled_on__lt=cutoff), **selection)
 
 
 @transaction.atomic

@@ -970,19 +970,24 @@ def _start_of(day: date):
     return timezone.make_aware(datetime.combine(day, time.min))
 
 
-def closed_before(organisation, kinds, cutoff: date, *, unrestricted_only: bool = False, among=None) -> list[int]:
-    """Ids of the organisation's closed cases of these kinds, closed before `cutoff` (a day).
-    `unrestricted_only`: leave out those the retention policy has restricted already.
+def retention_ids(rows, *, unrestricted_only: bool = False, among=None) -> list[int]:
+    """The ids of `rows` (cases, episodes, prompts: models with `restricted_at`) that a retention
+    rule reaches, in id order. `unrestricted_only`: leave out those the policy restricted already.
     `among`: only these ids, locked until the transaction ends: the retention room selects again
-    inside each batch's transaction, so a case reopened meanwhile is not deleted."""
-    rows = Case.objects.filter(
-        organisation=organisation, kind__in=list(kinds), status=Status.CLOSED, closed_at__lt=_start_of(cutoff),
-    )
+    inside each batch's transaction, so what was reopened or changed meanwhile is not touched."""
     if unrestricted_only:
         rows = rows.filter(restricted_at__isnull=True)
     if among is not None:
         rows = rows.filter(pk__in=list(among)).select_for_update()
     return list(rows.order_by("pk").values_list("pk", flat=True))
+
+
+def closed_before(organisation, kinds, cutoff: date, **selection) -> list[int]:
+    """Ids of the organisation's closed cases of these kinds, closed before `cutoff` (a day);
+    `selection` as in retention_ids."""
+    return retention_ids(Case.objects.filter(
+        organisation=organisation, kind__in=list(kinds), status=Status.CLOSED, closed_at__lt=_start_of(cutoff),
+    ), **selection)
 
 
 @transaction.atomic
