@@ -60,15 +60,7 @@ def one_run():
         _run.reset(token)
 
 
-def _role(actor) -> str:
-    if actor is None:
-        return "system"
-    # Cached on the user object for the request (or the import run), like the scopes in org.scope.
-    cache = actor.__dict__.setdefault("_tidsnok_scope_cache", {})
-    key = ("absence_role", _today())
-    if key not in cache:
-        cache[key] = ",".join(sorted(scope.roles_of(actor)))
-    return cache[key]
+_role = scope.role_label  # the roles are cached on the user object (org.scope)
 
 
 def _sees_person(actor, person: Person) -> bool:

@@ -522,7 +522,7 @@ def _detail(user, case_id: int) -> Case:
     case.deadline_rows = list(case.deadlines.all())
     if case.restricted or case.kind in ACCESS_LOGGED_KINDS:
         # Harassment, whistleblowing and sick leave: every read is on the record.
-        record_access(user, case, role=",".join(sorted(scope.roles_of(user))), reason="api")
+        record_access(user, case, role=scope.role_label(user), reason="api")
     provider = hooks.case_details.get(case.kind)
     case.detail_rows = provider(case, user) if provider else {}
     return case

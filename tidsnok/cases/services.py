@@ -78,8 +78,7 @@ def _require(actor, action, case):
 
 
 def _audit(actor, action, obj, data=None, case=None):
-    role = ",".join(sorted(scope.roles_of(actor))) if actor is not None and actor.is_authenticated else "system"
-    event = record(actor, action, obj, data, role=role)
+    event = record(actor, action, obj, data, role=scope.role_label(actor))
     target = case if case is not None else obj
     for fn in hooks.on_case_event:
         fn(target, actor, action, data or {})

@@ -608,7 +608,7 @@ def _render_case(request, case):
         reopen = FormLink("gjenapne", _("Reopen the case"), reverse("cases:reopen", args=[pk]))
     if case.restricted or case.kind in ACCESS_LOGGED_KINDS:
         # Harassment, reports and sick leave: every read is on the record (audit room).
-        record_access(user, case, role=",".join(sorted(scope.roles_of(user))), reason="case_page")
+        record_access(user, case, role=scope.role_label(user), reason="case_page")
     overdue = [d for d in deadline_views if d.overdue]
     return render(request, "cases/detail.html", {
         "case": case, "page": page, "items": items, "deadline_views": deadline_views,

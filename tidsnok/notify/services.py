@@ -86,7 +86,7 @@ def update_org_settings(actor, organisation: Organisation, *, reminder_lead_days
     check_and_bump(OrganisationSettings, current.pk, current.version if version is None or created else version,
                    **after, updated_at=timezone.now(), updated_by_id=actor.pk)
     record(actor, "notify.settings_changed", organisation, {"before": before, "after": after},
-           role=",".join(sorted(scope.roles_of(actor))))
+           role=scope.role_label(actor))
     current.refresh_from_db()
     return current
 

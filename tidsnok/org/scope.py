@@ -53,6 +53,14 @@ def roles_of(user, on: date | None = None) -> set[str]:
     return {role for role, _unit, _path in _active_roles(user, on)}
 
 
+def role_label(user) -> str:
+    """The roles an audit event records for its actor ("hr,manager"); "system" for no one (the
+    sweep, a command) and for an anonymous caller."""
+    if user is None or not user.is_authenticated:
+        return "system"
+    return ",".join(sorted(roles_of(user)))
+
+
 def _unit_scope(user, roles, on: date | None):
     """ALL, or the ids of the units the roles reach (with their sub-units)."""
     key = ("_tidsnok_scope", tuple(sorted(roles)), on)

@@ -417,7 +417,7 @@ def _document(actor, collected: Collected, lang: str, now: datetime, request: Ac
     person = collected.person
     today = timezone.localdate(now)
     exporter = scope.person_of(actor)
-    roles_now = ",".join(sorted(scope.roles_of(actor)))
+    roles_now = scope.role_label(actor)
     sections = []
 
     sections.append({"title": _("About you"), "blocks": [
@@ -625,7 +625,7 @@ def export_access_copy(actor, person: Person, lang: str = "nb", request: AccessR
     document = access_copy_document(actor, collected, lang, now, request)
     content = render(document, timestamp=now)
     digest = hashlib.sha256(content).hexdigest()
-    role = ",".join(sorted(scope.roles_of(actor)))
+    role = scope.role_label(actor)
     with transaction.atomic():
         event = record(
             actor, EXPORT_ACTION, person,

@@ -73,7 +73,7 @@ def request_access_copy(actor) -> tuple[AccessRequest, bool]:
             )
             record(actor, REQUEST_ACTION, person,
                    {"request": request.pk, "received_on": request.received_on, "due_on": request.due_on},
-                   role=",".join(sorted(scope.roles_of(actor))))
+                   role=scope.role_label(actor))
             for user in _hr_for(person, today):
                 # The outbox's key is one per e-mail: each HR adviser's own.
                 notify.queue(user, NotificationKind.ACCESS_REQUEST, f"access_request:{request.pk}:{user.pk}",

@@ -1001,6 +1001,6 @@ def export_case_pdf(actor, case: Case, lang: str | None = None) -> ExportedPdf:
             # Verified from this checkpoint on (0: the whole chain, at export).
             "chain_checkpoint_seq": verification.checkpoint_seq,
         },
-        role=",".join(sorted(scope.roles_of(actor))),
+        role=scope.role_label(actor),
     )
     return ExportedPdf(content=content, filename=f"{case.number}.pdf", sha256=digest, language=lang, event=event)

@@ -456,7 +456,7 @@ def export_inspection_pack(actor, *, start: date, end: date, lang: str | None = 
                     "chain_head_seq": verification.head_seq, "chain_verified": verification.ok,
                     "chain_checkpoint_seq": verification.checkpoint_seq,
                 },
-                role=",".join(sorted(scope.roles_of(actor))),
+                role=scope.role_label(actor),
             )
     return ExportedPack(content=content, filename=f"tilsynspakke-{today:%Y-%m-%d}.zip", sha256=digest,
                         language=lang, event=event)

@@ -258,7 +258,7 @@ def export_plan_pdf(actor, version: PlanVersion, lang: str | None = None) -> Exp
         actor, EXPORT_ACTION, version,
         {"case": case.pk, "number": version.number, "format": "pdf", "language": lang, "sha256": digest,
          "bytes": len(content)},
-        role=",".join(sorted(scope.roles_of(actor))),
+        role=scope.role_label(actor),
     )
     return ExportedPdf(content=content, filename=filename(case, version, lang), sha256=digest, language=lang,
                        event=event)

@@ -124,7 +124,7 @@ def set_rule(actor, organisation, data_class: str, *, months: int | None, mode: 
     record(actor, "retention.rule_changed", organisation, {
         "class": data_class, "old_months": before["months"], "new_months": months,
         "old_mode": before["mode"], "new_mode": mode,
-    }, role=",".join(sorted(scope.roles_of(actor))))
+    }, role=scope.role_label(actor))
     return rule
 
 
@@ -195,11 +195,10 @@ def _apply_batch(organisation, rule: RetentionRule, cutoff: date, today: date, b
         else:
             absence_services.restrict_case_rows(organisation, ids, now)
             case_services.restrict_cases(organisation, ids, now)
-        role = ",".join(sorted(scope.roles_of(actor))) if actor is not None else "system"
         record(actor, "retention.applied", organisation, {
             "class": rule.data_class, "mode": rule.mode, "months": rule.months, "cutoff": cutoff.isoformat(),
             "count": len(ids), "ids": ids,
-        }, role=role)
+        }, role=scope.role_label(actor))
         return len(ids)
 
 

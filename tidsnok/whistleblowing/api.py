@@ -296,7 +296,7 @@ def read_report(request, case_id: int = Path(..., ge=1, le=MAX_ID)):
     report = Report.objects.select_related("reporter").filter(case=case).first()
     if report is None:
         raise AccessDenied("view")
-    record_access(user, case, role=",".join(sorted(scope.roles_of(user))), reason="api_report")
+    record_access(user, case, role=scope.role_label(user), reason="api_report")
     content = services.content_of(report)
     attachments = list(Attachment.objects.filter(report=report).order_by("pk"))
     by_message = {}

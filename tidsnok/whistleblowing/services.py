@@ -84,8 +84,7 @@ def _today() -> date:
     return timezone.localdate()
 
 
-def _role(actor) -> str:
-    return ",".join(sorted(scope.roles_of(actor))) if actor is not None and actor.is_authenticated else "system"
+_role = scope.role_label
 
 
 def _text(errors, field, value, limit, required=False, message=None):

@@ -628,7 +628,7 @@ def _render_report(request, report, *, bound=None, status=200):
     context = _page_context(request, report, bound)
     if status == 200:
         # Every read of a report is on the record, and its handlers see who read it.
-        record_access(request.user, report.case, role=",".join(sorted(scope.roles_of(request.user))),
+        record_access(request.user, report.case, role=scope.role_label(request.user),
                       reason="report_page")
         context["readers"] = _readers(report.case)
     return _no_store(render(request, "whistleblowing/report.html", context, status=status))
