@@ -35,10 +35,7 @@ def absolute(path: str) -> str:
 
 def _date(value) -> str:
     if isinstance(value, str):
-        try:
-            value = date.fromisoformat(value)
-        except ValueError:
-            return value  # written for reading already (dd.mm.yyyy), as an access request's due date
+        value = date.fromisoformat(value)
     return value.strftime("%d.%m.%Y")
 
 
@@ -56,10 +53,8 @@ def render_mail(kind: str, data: dict, language: str) -> Rendered:
         ) % {"url": absolute(reverse("notify:preferences"))}
         if kind == "digest":
             return _digest(data, footer)
-        if kind == "access_request":
-            return _access_request(data, footer)
-        if kind == "access_due":
-            return _access_due(data, footer)
+        if kind in ("access_request", "access_due"):
+            return _access_mail(kind, data, footer)
         number = data.get("case_number", "")
         link = absolute(case_path(data.get("case_id", "")))
         due = _date(data["due"]) if data.get("due") else ""
@@ -92,29 +87,22 @@ def render_mail(kind: str, data: dict, language: str) -> Rendered:
         return Rendered(subject, body)
 
 
-def _access_request(data: dict, footer: str) -> Rendered:
-    """Not who asked: the open requests are listed behind the login."""
-    due = _date(data["due"])
-    subject = _("tidsnok: an employee asks for an access copy, due %(due)s") % {"due": due}
-    body = _(
-        "An employee has asked for a copy of what tidsnok holds about them (GDPR art. 15). "
-        "The copy is due by %(due)s."
-    ) % {"due": due} + "\n\n" + _("See the open requests in tidsnok: %(url)s") % {
-        "url": absolute(data.get("path") or "/")} + footer
-    return Rendered(subject, body)
-
-
-def _access_due(data: dict, footer: str) -> Rendered:
-    due = _date(data["due"])
-    if data.get("overdue"):
-        subject = _("tidsnok: an access copy was due %(due)s") % {"due": due}
-        lead = _("An employee's access copy was due on %(due)s and has not been given yet.") % {"due": due}
+def _access_mail(kind: str, data: dict, footer: str) -> Rendered:
+    """A request for an access copy and the reminders about it. Not who asked: the open requests
+    are listed behind the login."""
+    due = {"due": _date(data["due"])}
+    if kind == "access_request":
+        subject = _("tidsnok: an employee asks for an access copy, due %(due)s") % due
+        lead = _("An employee has asked for a copy of what tidsnok holds about them (GDPR art. 15). "
+                 "The copy is due by %(due)s.") % due
+    elif data.get("overdue"):
+        subject = _("tidsnok: an access copy was due %(due)s") % due
+        lead = _("An employee's access copy was due on %(due)s and has not been given yet.") % due
     else:
-        subject = _("tidsnok: an access copy is due %(due)s") % {"due": due}
-        lead = _("An employee's access copy is due on %(due)s and has not been given yet.") % {"due": due}
-    body = lead + "\n\n" + _("See the open requests in tidsnok: %(url)s") % {
-        "url": absolute(data.get("path") or "/")} + footer
-    return Rendered(subject, body)
+        subject = _("tidsnok: an access copy is due %(due)s") % due
+        lead = _("An employee's access copy is due on %(due)s and has not been given yet.") % due
+    link = _("See the open requests in tidsnok: %(url)s") % {"url": absolute(data.get("path") or "/")}
+    return Rendered(subject, lead + "\n\n" + link + footer)
 
 
 def _deadlines(n: int) -> str:
@@ -213,11 +201,12 @@ def notification_text(kind: str, data: dict, *, number: str = "", title: str = "
         return _("You are involved as HR in case %(number)s") % values
     if kind == "handler_added":
         return _("You are a handler of case %(number)s") % values
-    if kind == "access_request":
+    if kind in ("access_request", "access_due"):
         # The request's due date only: who asked is on the access copy page, behind HR's login.
-        return _("An employee asked for an access copy, due %(due)s") % {"due": data.get("due", "")}
-    if kind == "access_due":
+        due = {"due": _date(data["due"])}
+        if kind == "access_request":
+            return _("An employee asked for an access copy, due %(due)s") % due
         if data.get("overdue"):
-            return _("An access copy was due %(due)s and is not given yet") % {"due": data.get("due", "")}
-        return _("An access copy is due %(due)s and is not given yet") % {"due": data.get("due", "")}
+            return _("An access copy was due %(due)s and is not given yet") % due
+        return _("An access copy is due %(due)s and is not given yet") % due
     return kind

@@ -77,7 +77,7 @@ def request_access_copy(actor) -> tuple[AccessRequest, bool]:
             for user in _hr_for(person, today):
                 # The outbox's key is one per e-mail: each HR adviser's own.
                 notify.queue(user, NotificationKind.ACCESS_REQUEST, f"access_request:{request.pk}:{user.pk}",
-                             data={"due": request.due_on.strftime("%d.%m.%Y"), "path": reverse("access_copy_find")})
+                             data={"due": request.due_on.isoformat(), "path": reverse("access_copy_find")})
     except IntegrityError:
         # A second request at the same moment (two tabs): the open one stands.
         return AccessRequest.objects.get(person=person, delivered_at__isnull=True), False
@@ -106,7 +106,7 @@ def remind_due(worker: str = "") -> int:
                 continue  # another worker did it, or HR has just delivered the copy
             for user in _hr_for(request.person, today):
                 notify.queue(user, NotificationKind.ACCESS_DUE, f"access_due:{request.pk}:{stage}:{user.pk}",
-                             data={"due": request.due_on.strftime("%d.%m.%Y"), "overdue": stage == "overdue",
+                             data={"due": request.due_on.isoformat(), "overdue": stage == "overdue",
                                    "path": reverse("access_copy_find")})
         reminded += 1
     return reminded

@@ -89,5 +89,4 @@ def set_rule(request, payload: RetentionRuleIn, data_class: DataClassValue = Pat
     organisation = _organisation(user)
     services.set_rule(user, organisation, data_class, months=payload.months, mode=payload.mode,
                       version=payload.version)
-    row = next(r for r in services.policy_of(organisation, timezone.localdate()) if r.data_class == data_class)
-    return _row(row)
+    return _row(services.policy_of(organisation, timezone.localdate(), only=data_class)[0])

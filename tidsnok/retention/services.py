@@ -52,6 +52,8 @@ CASE_KINDS = {
     DataClass.SICK_LEAVE: (Kind.SICK_LEAVE,),
     DataClass.WHISTLEBLOWING: (Kind.WHISTLEBLOWING,),
 }
+# The classes whose items are rows of the absence room rather than cases, by what they are called.
+ROW_CLASSES = {DataClass.EPISODES: "episodes", DataClass.PROMPTS: "prompts"}
 # Classes whose absence records the frequent-absence count looks back over.
 ABSENCE_CLASSES = (DataClass.SICK_LEAVE, DataClass.EPISODES, DataClass.PROMPTS)
 
@@ -146,6 +148,11 @@ class Outcome:
         return DataClass(self.data_class).label
 
 
+def unit_of(data_class: str) -> str:
+    """What a class's items are counted as: "cases", "episodes" or "prompts"."""
+    return ROW_CLASSES.get(data_class, "cases")
+
+
 def cutoff_of(today: date, months: int) -> date:
     """Items whose anchor day is before this day are due."""
     return add_months(today, -months)
@@ -153,9 +160,8 @@ def cutoff_of(today: date, months: int) -> date:
 
 def select(organisation, data_class: str, mode: str, cutoff: date, today: date, among=None) -> list[int]:
     """The ids a rule reaches: case ids, episode ids for DataClass.EPISODES, prompt ids for
-    DataClass.PROMPTS. The preview and
-    the run both count through here. Restricted items are not selected again for restriction, and
-    a case whose retaliation watch still runs is kept."""
+    DataClass.PROMPTS. The preview and the run both count through here. Restricted items are not
+    selected again for restriction, and a case whose retaliation watch still runs is kept."""
     restrict = mode == Mode.RESTRICT
     if data_class == DataClass.EPISODES:
         return absence_services.standalone_ended_before(organisation, cutoff, unrestricted_only=restrict, among=among)
@@ -163,7 +169,7 @@ def select(organisation, data_class: str, mode: str, cutoff: date, today: date, 
         return absence_services.flags_handled_before(organisation, cutoff, unrestricted_only=restrict, among=among)
     ids = case_services.closed_before(organisation, CASE_KINDS[data_class], cutoff, unrestricted_only=restrict,
                                       among=among)
-    watched = whistleblowing_services.cases_under_protection(ids, today)
+    watched = whistleblowing_services.cases_under_protection(organisation, today)
     return [pk for pk in ids if pk not in watched]
 
 
@@ -207,25 +213,25 @@ def apply(organisation, today: date, *, actor=None, dry_run: bool = False, on_ba
     per batch of BATCH_SIZE cases (ROW_BATCH_SIZE episodes or prompts), so a large first run
     neither holds the audit chain's lock for long nor is lost as a whole when it fails halfway.
     `on_batch(data_class, count, seconds)` is told of each batch (`tidsnok bench retention`)."""
-    outcomes = []
-    for data_class in DataClass.values:
-        rule = RetentionRule.objects.filter(organisation=organisation, data_class=data_class).first()
-        if rule is None or rule.months is None:
-            continue
-        cutoff = cutoff_of(today, rule.months)
-        ids = select(organisation, data_class, rule.mode, cutoff, today)
-        count = len(ids)
-        if not dry_run:
-            count = 0
-            size = ROW_BATCH_SIZE if data_class in (DataClass.EPISODES, DataClass.PROMPTS) else BATCH_SIZE
-            for start in range(0, len(ids), size):
-                began = time.perf_counter()
-                done = _apply_batch(organisation, rule, cutoff, today, ids[start:start + size], actor)
-                count += done
-                if on_batch is not None:
-                    on_batch(data_class, done, time.perf_counter() - began)
-        outcomes.append(Outcome(data_class, rule.mode, rule.months, cutoff, count))
-    return outcomes
+    rules = rules_of(organisation)
+    return [_apply_rule(organisation, rules[data_class], today, actor=actor, dry_run=dry_run, on_batch=on_batch)
+            for data_class in DataClass.values if data_class in rules and rules[data_class].months is not None]
+
+
+def _apply_rule(organisation, rule: RetentionRule, today: date, *, actor=None, dry_run=False, on_batch=None) -> Outcome:
+    cutoff = cutoff_of(today, rule.months)
+    ids = select(organisation, rule.data_class, rule.mode, cutoff, today)
+    count = len(ids)
+    if not dry_run:
+        count = 0
+        size = BATCH_SIZE if unit_of(rule.data_class) == "cases" else ROW_BATCH_SIZE
+        for start in range(0, len(ids), size):
+            began = time.perf_counter()
+            done = _apply_batch(organisation, rule, cutoff, today, ids[start:start + size], actor)
+            count += done
+            if on_batch is not None:
+                on_batch(rule.data_class, done, time.perf_counter() - began)
+    return Outcome(rule.data_class, rule.mode, rule.months, cutoff, count)
 
 
 def preview(organisation, today: date) -> dict[str, Outcome]:
@@ -247,15 +253,16 @@ class ClassPolicy:
         return DataClass(self.data_class).label
 
 
-def policy_of(organisation, today: date) -> list[ClassPolicy]:
-    """Every class of data, in the catalogue's order, with its rule, its minimum and the preview."""
+def policy_of(organisation, today: date, only: str | None = None) -> list[ClassPolicy]:
+    """Every class of data (or `only` the one), in the catalogue's order, with its rule, its
+    minimum and what the next run would do."""
     rules = rules_of(organisation)
-    outcomes = preview(organisation, today)
-    return [
-        ClassPolicy(data_class, rules.get(data_class), minimum_months(organisation, data_class),
-                    outcomes.get(data_class))
-        for data_class in DataClass.values
-    ]
+    rows = []
+    for data_class in [only] if only else DataClass.values:
+        rule = rules.get(data_class)
+        outcome = _apply_rule(organisation, rule, today, dry_run=True) if rule and rule.months is not None else None
+        rows.append(ClassPolicy(data_class, rule, minimum_months(organisation, data_class), outcome))
+    return rows
 
 
 def apply_due(worker: str = "") -> int:

@@ -78,6 +78,6 @@ def policy(request):
             "data_class": data_class, "explanation": EXPLANATIONS[data_class],
             "rule": rule if rule is not None and rule.months is not None else None, "changed": rule,
             "minimum": row.minimum, "outcome": row.outcome, "form": form,
-            "counts": {DataClass.EPISODES: "episodes", DataClass.PROMPTS: "prompts"}.get(data_class, "cases"),
+            "counts": services.unit_of(data_class),
         })
     return render(request, "retention/policy.html", {"rows": rows, "editable": editable})

@@ -896,10 +896,11 @@ def publish_routine(actor, routine: Routine, version: int) -> Routine:
 # --- retention (called by the retention room, which decides which cases and audits each batch) ---
 
 
-def cases_under_protection(case_ids, today: date) -> set[int]:
-    """Those of these cases whose retaliation watch still runs on `today` (aml § 2 A-4): they are
-    kept whatever the retention policy says, since the watch needs its case."""
-    return set(Protection.objects.filter(case_id__in=list(case_ids), ends_on__gte=today)
+def cases_under_protection(organisation, today: date) -> set[int]:
+    """The organisation's cases whose retaliation watch still runs on `today` (aml § 2 A-4): they
+    are kept whatever the retention policy says, since the watch needs its case. The running
+    watches are few; the cases a rule reaches may be tens of thousands, too many for one IN list."""
+    return set(Protection.objects.filter(organisation=organisation, ends_on__gte=today)
                .values_list("case_id", flat=True))
 
 

@@ -35,7 +35,7 @@ class Command(BaseCommand):
                 verb = {("delete", True): "would delete", ("delete", False): "deleted",
                         ("restrict", True): "would restrict", ("restrict", False): "restricted"}[
                     (outcome.mode, dry_run)]
-                what = {"episodes": "episodes", "prompts": "prompts"}.get(outcome.data_class, "cases")
+                what = services.unit_of(outcome.data_class)
                 self.stdout.write(
                     f"  {outcome.data_class}: {verb} {outcome.count} {what} "
                     f"(rule {outcome.months} months, before {outcome.cutoff:%d.%m.%Y})"
