@@ -9,7 +9,7 @@ ROOT = Path(__file__).resolve().parent.parent / "tidsnok"
 # Lowest first; rooms on the same level may not import each other either.
 LEVELS = [
     {"audit"}, {"org"}, {"access"}, {"deadlines"}, {"cases"},
-    {"absence", "whistleblowing", "notify"}, {"reports", "retention"}, {"web"},
+    {"absence", "whistleblowing", "notify"}, {"risk"}, {"reports", "retention"}, {"web"},
 ]
 LEVEL = {room: index for index, rooms in enumerate(LEVELS) for room in rooms}
 

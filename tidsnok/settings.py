@@ -102,6 +102,7 @@ INSTALLED_APPS = [
     "tidsnok.notify",
     "tidsnok.absence",
     "tidsnok.whistleblowing",
+    "tidsnok.risk",
     "tidsnok.reports",
     "tidsnok.retention",
     "tidsnok.web",
