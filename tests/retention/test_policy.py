@@ -18,7 +18,7 @@ from tidsnok.audit.services import verify_chain
 from tidsnok.cases import hooks
 from tidsnok.cases import services as case_services
 from tidsnok.cases.models import Case, Deadline, Entry, Handler, Measure, Party
-from tidsnok.notify.models import Notification
+from tidsnok.notify.models import Mail, Notification
 from tidsnok.reports.access_copy import collect
 from tidsnok.retention import services
 from tidsnok.retention.models import RetentionRule, RetentionRun
@@ -148,6 +148,9 @@ def test_delete_mode_removes_the_case_with_everything_and_the_audit_chain_still_
     recent = closed_case(world, days=30)
     assert Notification.objects.filter(case=case).exists() and Deadline.objects.filter(case=case).exists()
     assert Entry.objects.filter(case=case, measure__isnull=False).exists()
+    mails = Mail.objects.filter(data__case_id=case.pk)
+    assert mails.exists() and Mail.objects.filter(data__case_id=recent.pk).exists()
+    Mail.objects.filter(pk=mails.first().pk).update(sent_at=timezone.now())  # sent, not yet pruned
     set_rule(world, "psychosocial", months=12)
     today = timezone.localdate()
 
@@ -159,6 +162,9 @@ def test_delete_mode_removes_the_case_with_everything_and_the_audit_chain_still_
     for model in (Entry, Measure, Deadline, Party, Handler, Notification):
         assert not model.objects.filter(case_id=case.pk).exists(), model
     assert Case.objects.filter(pk=recent.pk).exists()
+    # No e-mail in the outbox tells the deleted case's number any longer; the recent one's stay.
+    assert not Mail.objects.filter(data__case_id=case.pk).exists()
+    assert Mail.objects.filter(data__case_id=recent.pk).exists()
     event = AuditEvent.objects.filter(action="retention.applied").get()
     assert event.data["ids"] == [case.pk] and event.data["count"] == 1 and event.data["mode"] == "delete"
     assert event.data["cutoff"] == services.cutoff_of(today, 12).isoformat()

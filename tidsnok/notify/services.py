@@ -261,4 +261,7 @@ def delete_for_cases(case_ids) -> int:
     notifications = Notification.objects.filter(Q(case_id__in=ids) | Q(deadline__case_id__in=ids))
     count = notifications.count()
     notifications.delete()
+    # The outbox too, sent or not: an e-mail's data holds the case number, which would otherwise
+    # outlive the case until the outbox is pruned (TIDSNOK_MAIL_KEEP_DAYS).
+    Mail.objects.filter(data__case_id__in=ids).delete()
     return count
