@@ -14,6 +14,8 @@ urlpatterns = [
     path("audit/", include("tidsnok.web.audit_urls")),
     path("rapporter/", include("tidsnok.reports.urls")),
     path("oppbevaring/", include("tidsnok.retention.urls")),
+    path("risiko/undersokelse/", include("tidsnok.risk.survey_urls")),
+    path("risiko/", include("tidsnok.risk.urls")),
     path("sykefravaer/", include("tidsnok.absence.urls")),
     path("saker/", include("tidsnok.cases.urls")),
     path("varsling/", include("tidsnok.whistleblowing.public_urls")),

@@ -160,3 +160,48 @@ class Comment(models.Model):
 
     class Meta:
         ordering = ["created_at", "id"]
+
+
+class Survey(models.Model):
+    """An anonymous survey of the unit's employees, one question per factor of the catalogue.
+
+    Answers are kept only as counts per factor and score (Tally): no row holds one person's
+    answers, so nothing links an answer to who gave it, not even the order of the rows. Results
+    are shown only after the survey has closed, and only when enough people answered (the
+    threshold): read while it ran, each new answer could be told apart by the change it made.
+    """
+
+    assessment = models.OneToOneField(Assessment, on_delete=models.CASCADE, related_name="survey")
+    opens_on = models.DateField(_("opens on"))
+    closes_on = models.DateField(_("closes on"))
+    # Fewer answers than this and no figure is shown (see rules.SURVEY_MIN_THRESHOLD).
+    threshold = models.PositiveSmallIntegerField(_("fewest answers shown"), default=5)
+    factors = models.ManyToManyField(Factor, related_name="+")
+    invited = models.PositiveIntegerField(default=0)
+    responses = models.PositiveIntegerField(default=0)
+    closed_early_on = models.DateField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+
+class Invitation(models.Model):
+    """Who was asked, and whether she has answered (so she answers once). No time is kept: the
+    moment someone answered could be matched with the moment a count changed."""
+
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="invitations")
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="+")
+    answered = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["survey", "person"], name="risk_invitation_once")]
+
+
+class Tally(models.Model):
+    """How many answered `score` for one factor."""
+
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="tallies")
+    factor = models.ForeignKey(Factor, on_delete=models.PROTECT, related_name="+")
+    score = models.PositiveSmallIntegerField()
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["survey", "factor", "score"], name="risk_tally_once")]

@@ -61,7 +61,7 @@ def action_stage(due: date, today: date, remind_until: date | None) -> str:
 
 
 def completion_problems(*, summary: str, risk_levels: list[str], actions_per_risk: list[int],
-                        participant_roles: list[str]) -> list[str]:
+                        participant_roles: list[str], survey_answered: bool = False) -> list[str]:
     """Why an assessment cannot be completed yet; empty when it can.
 
     - A conclusion in writing (internkontrollforskriften § 5).
@@ -69,7 +69,8 @@ def completion_problems(*, summary: str, risk_levels: list[str], actions_per_ris
     - Every medium or high risk has a measure in the action plan (§ 7-1: plans and measures to
       reduce the risk).
     - Employees or their safety representative took part (§ 7-1, aml § 4-2): a manager's
-      assessment alone is not the systematic work the law asks for.
+      assessment alone is not the systematic work the law asks for. A closed survey that enough
+      employees answered counts as their taking part.
     """
     problems = []
     if not summary.strip():
@@ -81,6 +82,37 @@ def completion_problems(*, summary: str, risk_levels: list[str], actions_per_ris
         problems.append(ngettext("%(count)d medium or high risk has no measure in the action plan.",
                                  "%(count)d medium or high risks have no measure in the action plan.",
                                  unanswered) % {"count": unanswered})
-    if not any(role in ("employee", "safety_rep", "union_rep") for role in participant_roles):
+    if not survey_answered and not any(role in ("employee", "safety_rep", "union_rep") for role in participant_roles):
         problems.append(_("Record who took part: employees or their safety representative must take part."))
     return problems
+
+
+# --- the survey ----------------------------------------------------------------------------------
+
+# Fewer answers than this are never shown, whatever the organisation sets: with two, each knows
+# the other's. Five is the default (Arbeidstilsynet's and most survey tools' practice).
+SURVEY_MIN_THRESHOLD = 3
+SURVEY_DEFAULT_THRESHOLD = 5
+SURVEY_MAX_DAYS = 60
+SCORES = (1, 2, 3, 4, 5)
+SCORE_LABELS = {
+    1: gettext_lazy("Not at all"), 2: gettext_lazy("A little"), 3: gettext_lazy("Somewhat"),
+    4: gettext_lazy("Much"), 5: gettext_lazy("Very much"),
+}
+
+
+def survey_result(counts: dict[int, int], threshold: int) -> dict | None:
+    """One factor's figures from its counts per score, or None when fewer than `threshold`
+    answered it (then nothing about it is shown, not even the count)."""
+    answered = sum(counts.get(score, 0) for score in SCORES)
+    if answered < max(threshold, SURVEY_MIN_THRESHOLD):
+        return None
+    total = sum(score * counts.get(score, 0) for score in SCORES)
+    much = counts.get(4, 0) + counts.get(5, 0)
+    return {
+        "answered": answered,
+        "mean": round(total / answered, 1),
+        # The share answering "much" or "very much": what a unit should look at first.
+        "much_percent": round(100 * much / answered),
+        "distribution": [(score, counts.get(score, 0), round(100 * counts.get(score, 0) / answered)) for score in SCORES],
+    }

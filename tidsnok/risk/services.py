@@ -11,7 +11,8 @@ from datetime import date, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Q
+from django.db.models import Count, Exists, IntegerField, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -24,7 +25,7 @@ from tidsnok.org import scope
 from tidsnok.org.models import Person, Role, RoleAssignment, Unit
 from tidsnok.risk import rules
 from tidsnok.risk.models import (
-    Action, Assessment, Comment, Consequence, Likelihood, Method, Participant, ParticipantRole, Risk, Status,
+    Action, Assessment, Comment, Consequence, Likelihood, Method, Participant, ParticipantRole, Risk, Status, Survey,
 )
 from tidsnok.versioning import StaleVersion, check_and_bump
 
@@ -205,11 +206,19 @@ def complete(actor, assessment: Assessment, version: int, *, summary: str, compl
             % {"date": latest.strftime("%d.%m.%Y"), "basis": rules.REVIEW_BASIS}
         )
     risks = list(current.risks.annotate(n=Count("actions")).values_list("likelihood", "consequence", "n"))
+    from tidsnok.risk import survey as surveys
+
+    survey = Survey.objects.filter(assessment=current).first()
+    if survey is not None and not surveys.is_closed(survey):
+        errors.setdefault("__all__", []).append(
+            _("The survey is open until %(date)s. Close it first: its results belong in the assessment.")
+            % {"date": survey.closes_on.strftime("%d.%m.%Y")})
     problems = rules.completion_problems(
         summary=summary,
         risk_levels=[rules.level(lk, co) for lk, co, _n in risks],
         actions_per_risk=[n for _lk, _co, n in risks],
         participant_roles=list(current.participants.values_list("role", flat=True)),
+        survey_answered=surveys.enough_answers(survey),
     )
     if problems:
         errors.setdefault("__all__", []).extend(problems)
@@ -419,6 +428,8 @@ def update_action(actor, action: Action, version: int, **changes) -> Action:
     for name, value in fields.items():
         if name in ("owner", "risk"):
             value = value.pk if value is not None else None
+        if name == "cancel_reason":
+            name = "reason"  # a free text: the log keeps its fingerprint only (audit.SENSITIVE_KEYS)
         if name != "reminded":
             data[name] = value
     _audit(actor, "risk.action_changed", current, data)
@@ -494,11 +505,28 @@ def add_comment(actor, assessment: Assessment, text: str) -> Comment:
 
 
 def latest_by_unit(user):
-    """For the overview: the visible assessments, newest first (a query)."""
+    """For the lists: the visible assessments, newest first, with their counts of risks and open
+    measures. The counts are subqueries, not joins: two joins would multiply each other, and a
+    grouped query would aggregate every visible assessment before the page is cut."""
+    risks = Risk.objects.filter(assessment=OuterRef("pk")).order_by().values("assessment").annotate(n=Count("pk"))
+    open_actions = (Action.objects.filter(assessment=OuterRef("pk"), status__in=[MeasureStatus.PLANNED,
+                                                                                MeasureStatus.IN_PROGRESS])
+                    .order_by().values("assessment").annotate(n=Count("pk")))
     return (visible(user, Assessment).select_related("unit")
-            .annotate(open_actions=Count("actions", filter=Q(actions__status__in=[MeasureStatus.PLANNED,
-                                                                                    MeasureStatus.IN_PROGRESS])),
-                      risk_count=Count("risks", distinct=True)))
+            .annotate(risk_count=Coalesce(Subquery(risks.values("n"), output_field=IntegerField()), 0),
+                      open_actions=Coalesce(Subquery(open_actions.values("n"), output_field=IntegerField()), 0))
+            .order_by("-started_on", "-pk"))
+
+
+def reviews_due(user, today: date):
+    """Completed assessments the user may change whose next review is due within the notice or
+    overdue, the earliest first. One a newer round of its unit has replaced is left out, as
+    remind_due leaves out its reminder."""
+    newer = (Assessment.objects.filter(unit_id=OuterRef("unit_id"), started_on__gte=OuterRef("completed_on"))
+             .exclude(pk=OuterRef("pk")))
+    return (visible(user, Assessment, "edit")
+            .filter(status=Status.COMPLETED, review_due__lte=today + timedelta(days=rules.REVIEW_NOTICE_DAYS))
+            .exclude(Exists(newer)).select_related("unit").order_by("review_due", "pk"))
 
 
 def open_actions_of(person: Person):

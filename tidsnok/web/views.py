@@ -16,10 +16,14 @@ from tidsnok.deadlines.calendar import normalise_lang
 from tidsnok.notify.feed import deadline_items, open_deadline_keys
 from tidsnok.org import scope
 from tidsnok.org.models import Person, RoleAssignment, Unit
+from tidsnok.risk import services as risk_services
+from tidsnok.risk import survey as risk_survey
 
 PEOPLE_PER_PAGE = 50
 SOON_DAYS = 14  # "due soon" on Min oversikt: overdue, and due within two weeks
 SOON_SHOWN = 5  # the rest is one click away, on My deadlines
+MEASURES_SHOWN = 10  # her open measures of action plans; each links to its assessment
+REVIEWS_SHOWN = 10  # risk assessments due for review
 
 
 @login_required
@@ -43,11 +47,38 @@ def home(request):
     people = Paginator(responsible_for, PEOPLE_PER_PAGE).get_page(request.GET.get("side"))
     units = visible(user, Unit).filter(pk__in=list(managed)).order_by("path") if managed else Unit.objects.none()
     soon, more_soon = _due_soon(user) if person else ([], False)
+    today = timezone.localdate()
+    measures, more_measures = _my_measures(person, today) if person else ([], False)
+    surveys = _open_surveys(person, today) if person else []
+    # Only managers and HR change assessments, so only they have reviews to see to.
+    reviews, more_reviews = _reviews_due(user, today) if managed or scope.is_hr(user) else ([], False)
     return render(request, "web/home.html", {
         "person": person, "roles": roles, "units": units, "people": people,
         # Shown to whoever answers for deadlines, and to anyone who has one (an added handler).
         "show_soon": bool(soon) or bool(managed) or scope.is_hr(user), "soon": soon, "more_soon": more_soon,
+        "measures": measures, "more_measures": more_measures, "reviews": reviews, "more_reviews": more_reviews,
+        "surveys": surveys,
     })
+
+
+def _my_measures(person, today) -> tuple[list[dict], bool]:
+    """Her open measures of the units' action plans, the earliest due first, and whether there
+    are more: one query however many she owns."""
+    rows = list(risk_services.open_actions_of(person)[: MEASURES_SHOWN + 1])
+    return [{"action": a, "overdue": a.due < today} for a in rows[:MEASURES_SHOWN]], len(rows) > MEASURES_SHOWN
+
+
+def _reviews_due(user, today) -> tuple[list[dict], bool]:
+    """Risk assessments she may change that are due for review (risk.services.reviews_due), and
+    whether there are more."""
+    rows = list(risk_services.reviews_due(user, today)[: REVIEWS_SHOWN + 1])
+    shown = [{"assessment": a, "overdue": a.review_due < today} for a in rows[:REVIEWS_SHOWN]]
+    return shown, len(rows) > REVIEWS_SHOWN
+
+
+def _open_surveys(person, today) -> list:
+    """Risk-assessment surveys she has been asked to answer and has not yet (a query)."""
+    return list(risk_survey.open_for(person, today)[:10])
 
 
 def _due_soon(user) -> tuple[list[dict], bool]:

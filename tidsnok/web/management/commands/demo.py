@@ -14,7 +14,7 @@ from django.db import transaction
 
 from tidsnok.absence.demo import load_demo_absence
 from tidsnok.org import services
-from tidsnok.web.demo_cases import load_demo_cases
+from tidsnok.web.demo_cases import load_demo_cases, load_demo_risk
 from tidsnok.org.models import Organisation, Role
 
 ORG_NAME = "Eksempel kommune"
@@ -128,4 +128,5 @@ class Command(BaseCommand):
                 TOTP.activate(user, demo_totp_secret(email))
         load_demo_absence(org)
         load_demo_cases(org)
+        load_demo_risk(org)
         return org

@@ -1,0 +1,110 @@
+"""Which units have a current risk assessment: the overview HR, AMU, safety representatives and
+managers above several units need for the systematic HMS work (and AMU for its yearly report).
+
+A unit's state, from its newest completed assessment and the work in progress:
+- "current": completed, next review more than a month ahead;
+- "due_soon": the review is due within a month (rules.REVIEW_NOTICE_DAYS);
+- "overdue": the review date has passed;
+- "missing": never completed.
+A round in progress is shown beside the state; it does not change it until completed.
+"""
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from django.db.models import Count, Q
+
+from tidsnok.cases.models import MeasureStatus
+from tidsnok.org import scope
+from tidsnok.org.models import Role, Unit
+from tidsnok.risk import rules
+from tidsnok.risk.models import Action, Assessment, Status
+
+STATES = ("overdue", "missing", "due_soon", "current")
+
+
+@dataclass
+class UnitRow:
+    unit_id: int
+    name: str
+    path: str
+    depth: int
+    people: int
+    state: str
+    completed_on: date | None = None
+    review_due: date | None = None
+    latest_id: int | None = None
+    in_progress: bool = False
+    open_actions: int = 0
+    overdue_actions: int = 0
+
+
+def unit_scope(user):
+    """ALL, or the ids of the units whose coverage the user may see; empty for everyone else."""
+    if scope.person_of(user) is None:
+        return frozenset()
+    if scope.hr_scope(user) == scope.ALL or Role.AMU in scope.roles_of(user):
+        return scope.ALL
+    reps = scope.safety_rep_unit_ids(user)
+    if reps == scope.ALL:
+        return scope.ALL
+    return frozenset(scope.hr_scope(user)) | frozenset(scope.managed_unit_ids(user)) | frozenset(reps)
+
+
+def may_view(user) -> bool:
+    return unit_scope(user) != frozenset()
+
+
+def state_of(review_due: date | None, today: date) -> str:
+    if review_due is None:
+        return "missing"
+    if review_due < today:
+        return "overdue"
+    if review_due <= today + timedelta(days=rules.REVIEW_NOTICE_DAYS):
+        return "due_soon"
+    return "current"
+
+
+def coverage(user, today: date) -> list[UnitRow]:
+    """Every unit with staff in the user's scope, in tree order, with its state. Four queries,
+    whatever the number of units (2,687 at 50,000 employees)."""
+    units_scope = unit_scope(user)
+    person = scope.person_of(user)
+    units = Unit.objects.filter(organisation_id=person.organisation_id)
+    if units_scope != scope.ALL:
+        units = units.filter(pk__in=list(units_scope))
+    units = list(units.annotate(n=Count("people", filter=Q(people__end_date__isnull=True)
+                                        | Q(people__end_date__gte=today)))
+                 .filter(n__gt=0).order_by("path").values_list("pk", "name", "path", "depth", "n"))
+    ids = [row[0] for row in units]
+    assessments = Assessment.objects.filter(organisation_id=person.organisation_id)
+    if units_scope != scope.ALL:
+        assessments = assessments.filter(unit_id__in=ids)
+    latest: dict[int, tuple] = {}
+    for unit_id, pk, completed_on, review_due in (assessments.filter(status=Status.COMPLETED)
+                                                  .order_by("unit_id", "completed_on", "pk")
+                                                  .values_list("unit_id", "pk", "completed_on", "review_due")):
+        latest[unit_id] = (pk, completed_on, review_due)  # ordered: the newest wins
+    in_progress = set(assessments.filter(status=Status.DRAFT).values_list("unit_id", flat=True))
+    actions = Action.objects.filter(status__in=[MeasureStatus.PLANNED, MeasureStatus.IN_PROGRESS],
+                                    assessment__organisation_id=person.organisation_id)
+    if units_scope != scope.ALL:
+        actions = actions.filter(assessment__unit_id__in=ids)
+    open_counts = {row["assessment__unit_id"]: row for row in actions.values("assessment__unit_id").annotate(
+        n=Count("pk"), late=Count("pk", filter=Q(due__lt=today)))}
+    rows = []
+    for unit_id, name, path, depth, people in units:
+        pk, completed_on, review_due = latest.get(unit_id, (None, None, None))
+        counts = open_counts.get(unit_id, {})
+        rows.append(UnitRow(unit_id=unit_id, name=name, path=path, depth=depth, people=people,
+                            state=state_of(review_due, today), completed_on=completed_on, review_due=review_due,
+                            latest_id=pk, in_progress=unit_id in in_progress, open_actions=counts.get("n", 0),
+                            overdue_actions=counts.get("late", 0)))
+    return rows
+
+
+def summary(rows: list[UnitRow]) -> dict[str, int]:
+    counted = dict.fromkeys(STATES, 0)
+    for row in rows:
+        counted[row.state] += 1
+    return counted
