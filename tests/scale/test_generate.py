@@ -25,6 +25,7 @@ from tidsnok.audit.models import AuditEvent
 from tidsnok.audit.services import head, latest_checkpoint, verify_chain
 from tidsnok.cases.models import Case, Deadline, Kind
 from tidsnok.org.models import Organisation, Person, Role, RoleAssignment, Unit
+from tidsnok.risk.models import Assessment
 
 PEOPLE = 40
 SEED = 7
@@ -199,6 +200,62 @@ def test_every_change_has_its_audit_event_and_the_chain_verifies(generated):
                              "starts_on": role.starts_on.isoformat(), "ends_on": None}
 
 
+@pytest.mark.django_db
+def test_every_unit_with_staff_has_a_completed_risk_assessment_that_the_services_would_accept(generated):
+    from tidsnok.risk import rules as risk_rules
+    from tidsnok.risk.models import Action, Assessment, Participant
+
+    org = generated.org
+    completed = Assessment.objects.filter(organisation=org, status="completed")
+    staffed = Unit.objects.filter(organisation=org, people__isnull=False).distinct().count()
+    # Units whose only person is their manager have no one to assess with.
+    assert 0 < completed.count() <= staffed
+    today = timezone.localdate()
+    for assessment in completed.prefetch_related("risks__actions", "participants"):
+        levels = [risk_rules.level(r.likelihood, r.consequence) for r in assessment.risks.all()]
+        problems = risk_rules.completion_problems(
+            summary=assessment.summary, risk_levels=levels,
+            actions_per_risk=[r.actions.count() for r in assessment.risks.all()],
+            participant_roles=[p.role for p in assessment.participants.all()],
+        )
+        assert problems == [], (assessment.pk, problems)
+        assert assessment.started_on <= assessment.completed_on <= today
+        assert assessment.review_due == risk_rules.default_review_due(assessment.completed_on)
+    actions = Action.objects.filter(assessment__organisation=org)
+    assert actions.filter(status="done", done_on__isnull=False).exists()
+    assert not actions.filter(status="cancelled", cancel_reason="").exists()
+    events = AuditEvent.objects.filter(seq__gt=generated.events_before)
+    counted = Counter(events.filter(action__startswith="risk.").values_list("action", flat=True))
+    assert counted["risk.assessment_started"] == Assessment.objects.filter(organisation=org).count()
+    assert counted["risk.assessment_completed"] == completed.count()
+    assert counted["risk.action_added"] == actions.count()
+    assert counted["risk.participant_added"] == Participant.objects.filter(assessment__organisation=org).count()
+    # The event of a bulk-written risk is add_risk's: the manager as actor, the same payload.
+    action = actions.order_by("pk").first()
+    added = events.get(action="risk.action_added", object_id=str(action.pk))
+    assert added.data == {"assessment": action.assessment_id, "risk": action.risk_id, "what": added.data["what"],
+                          "owner": action.owner_id, "due": action.due.isoformat()}
+    assert added.data["what"].startswith("hmac:")  # free text only as its fingerprint, as record() writes it
+    assert added.actor_id == RoleAssignment.objects.get(role=Role.MANAGER, unit=action.assessment.unit).person.user_id
+
+
+@pytest.mark.django_db
+def test_risk_only_adds_assessments_to_an_organisation_generated_before_and_only_once(generated):
+    from django.core.management.base import CommandError
+
+    from tidsnok.risk.models import Assessment
+
+    with transaction.atomic():
+        Assessment.objects.filter(organisation=generated.org).delete()
+        out = io.StringIO()
+        call_command("generate", seed=SEED, risk_only=True, no_migrate=True, stdout=out)
+        assert "risk assessments completed" in out.getvalue() and "audit chain verified" in out.getvalue()
+        assert Assessment.objects.filter(organisation=generated.org).exists()
+        with pytest.raises(CommandError, match="already has risk assessments"):
+            call_command("generate", seed=SEED, risk_only=True, no_migrate=True, stdout=io.StringIO())
+        transaction.set_rollback(True)
+
+
 def _fingerprint(seed: int, events_before: int) -> dict:
     """What one run of the seed leaves, without database keys (sequences differ between runs)."""
     org = Organisation.objects.get(name=f"Generert kommune {seed}")
@@ -215,6 +272,8 @@ def _fingerprint(seed: int, events_before: int) -> dict:
         "cases": sorted(Counter(in_org(Case, org).values_list("kind", "status")).items()),
         "deadlines": sorted(Counter(Deadline.objects.filter(case__organisation=org).values_list(
             "rule_id", "status")).items()),
+        "risk": sorted(Assessment.objects.filter(organisation=org).values_list(
+            "unit__code", "status", "started_on", "completed_on", "method")),
         "events": sorted(Counter(AuditEvent.objects.filter(seq__gt=events_before).values_list(
             "action", flat=True)).items()),
     }

@@ -169,6 +169,7 @@ class Stats:
     refused: list = field(default_factory=list)
     refused_count: int = 0
     stages: dict = field(default_factory=dict)  # stage -> seconds, in the order run
+    risk: dict = field(default_factory=dict)  # generate_risk's counts
 
     def refuse(self, what, error):
         self.refused_count += 1
@@ -767,7 +768,7 @@ class Generator:
         from tidsnok.web.management.commands.demo import demo_totp_secret
 
         out, rng = self.out, self.rng
-        name = f"Generert kommune {self.seed}"
+        name = generated_name(self.seed)
         if Organisation.objects.filter(name=name).exists():
             raise RuntimeError(f"«{name}» is already in this database: use another --seed or a new database.")
         self.password_hash = make_password(self.password)
@@ -907,7 +908,19 @@ class Generator:
                     self.psychosocial_case(index, reporters, managers, unit_people)
             out(f"  cases: {chunk[-1] + 1:,}/{count:,} in {time.perf_counter() - started[0]:.0f} s")
         self._stage("other cases", started, str(self.stats.cases))
+
+        # --- a year of risk assessments, one round per unit ---
+        from tidsnok.web.generate_risk import add_risk_assessments
+
+        started = self._clock()
+        self.stats.risk = add_risk_assessments(org, seed=self.seed, first_day=self.first_day, today=self.today, out=out)
+        self._stage("risk assessments", started, f"{self.stats.risk['assessments']:,} completed, "
+                    f"{self.stats.risk['actions']:,} measures")
         return org
+
+
+def generated_name(seed: int) -> str:
+    return f"Generert kommune {seed}"
 
 
 def database_size() -> str:

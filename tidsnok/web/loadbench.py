@@ -459,6 +459,17 @@ class LoadBench:
         if "employee" in by_key:
             add(by_key["employee"], "home", "GET", "/")
             add(by_key["employee"], "my cases", "GET", "/saker/mine/")
+        # The systematic HMS work (risk room), where the organisation has it (`generate --risk-only`
+        # adds it to one generated before the room existed).
+        from tidsnok.risk.models import Assessment
+
+        assessment = (Assessment.objects.filter(unit_id=big.unit_id, status="completed")
+                      .order_by("-completed_on", "-pk").values_list("pk", flat=True).first())
+        if assessment is not None:
+            add(big, "risk list", "GET", "/risiko/")
+            add(big, "risk assessment", "GET", f"/risiko/{assessment}/")
+            add(hr, "risk list", "GET", "/risiko/")
+            add(hr, "risk coverage", "GET", "/risiko/dekning/")
         return journeys
 
     # --- the load ----------------------------------------------------------------------------------

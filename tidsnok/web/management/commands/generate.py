@@ -10,6 +10,7 @@ import os
 import secrets
 import time
 from contextlib import contextmanager
+from datetime import timedelta
 
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
@@ -63,13 +64,44 @@ class Command(BaseCommand):
                             help="Password of every generated login (default TIDSNOK_DEMO_PASSWORD, else generated).")
         parser.add_argument("--no-migrate", action="store_true",
                             help="Do not run migrate and createcachetable first.")
+        parser.add_argument("--risk-only", action="store_true",
+                            help="Only add risk assessments to the organisation generated earlier with this --seed "
+                                 "(a database generated before the risk room existed).")
 
     def out(self, line: str = ""):
         # Flushed at once: a long run is followed through a log file (nohup ... > log).
         self.stdout.write(line)
         self.stdout.flush()
 
-    def handle(self, *args, people, years, seed, password, no_migrate, **options):
+    def add_risk_only(self, seed: int, years: float):
+        from django.utils import timezone
+
+        from tidsnok.org.models import Organisation
+        from tidsnok.web.generate import generated_name
+        from tidsnok.web.generate_risk import add_risk_assessments
+
+        org = Organisation.objects.filter(name=generated_name(seed)).first()
+        if org is None:
+            raise CommandError(f"No «{generated_name(seed)}» in this database: generate it first.")
+        started, cpu = time.perf_counter(), time.process_time()
+        today = timezone.localdate()
+        try:
+            with bulk_load_pragmas():
+                counts = add_risk_assessments(org, seed=seed, first_day=today - timedelta(days=round(365.25 * years)),
+                                              today=today, out=self.out)
+        except RuntimeError as exc:
+            raise CommandError(str(exc)) from exc
+        planner.analyze()
+        verified = verify_chain(checkpoint=True)
+        if not verified.ok:
+            raise CommandError(f"the audit chain does not verify: {verified.reason}")
+        self.out(self.style.SUCCESS(
+            f"«{org.name}»: {counts['assessments']} risk assessments completed and {counts['drafts']} started, "
+            f"{counts['risks']} risks, {counts['actions']} measures, {counts['participants']} participants, "
+            f"{counts['comments']} comments in {time.perf_counter() - started:.1f} s "
+            f"({time.process_time() - cpu:.1f} s CPU); audit chain verified"))
+
+    def handle(self, *args, people, years, seed, password, no_migrate, risk_only, **options):
         if people < 30:
             raise CommandError("--people must be at least 30")
         if not 0 < years <= 20:
@@ -81,6 +113,9 @@ class Command(BaseCommand):
         if not no_migrate:
             call_command("migrate", verbosity=0, interactive=False)
             call_command("createcachetable", verbosity=0)
+        if risk_only:
+            self.add_risk_only(seed, years)
+            return
         started, cpu = time.perf_counter(), time.process_time()
         generator = Generator(people=people, years=years, seed=seed, password=password, out=self.out)
         try:
@@ -100,7 +135,8 @@ class Command(BaseCommand):
             f"{rate:.1f} % of working days; {s.episodes_in_bulk} outside follow-up cases, written in bulk), "
             f"{s.flags_raised} frequent-absence flags, {s.sick_leave_cases} sick-leave cases, cases {s.cases}, "
             f"{s.entries} entries and {s.measures} measures by hand, {s.reports} whistleblowing reports, "
-            f"{s.closed} cases closed, {s.flags_handled} frequent-absence flags handled"
+            f"{s.closed} cases closed, {s.flags_handled} frequent-absence flags handled; "
+            f"{s.risk.get('assessments', 0)} risk assessments with {s.risk.get('actions', 0)} measures"
         )
         if s.refused_count:
             self.out(f"  {s.refused_count} steps refused by the services (first: {'; '.join(s.refused)})")
