@@ -18,7 +18,7 @@ STATE_LABELS = {
     "due_soon": gettext_lazy("Review due within a month"),
     "current": gettext_lazy("Current"),
 }
-PAGE_SIZE = 100
+PAGE_SIZE = 50
 
 
 @login_required
@@ -34,8 +34,9 @@ def coverage(request):
         state = ""
     shown = [row for row in rows if row.state == state] if state else rows
     if request.GET.get("format") == "csv":
-        return _csv(shown, today)
+        return _csv(cov.with_counts(shown, today), today)
     page = Paginator(shown, PAGE_SIZE).get_page(request.GET.get("side"))
+    cov.with_counts(page.object_list, today)
     for row in page.object_list:
         row.state_label = STATE_LABELS[row.state]
     return render(request, "risk/coverage.html", {
