@@ -5,7 +5,7 @@ from datetime import date, timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from tidsnok.access.policy import AccessDenied, visible
 from tidsnok.audit.models import AuditEvent
@@ -219,10 +219,11 @@ def test_completion_needs_a_conclusion_measures_for_real_risks_and_participation
     services.add_risk(marte, assessment, factor_code="conflict", description="Uenighet om vaktbytter",
                       likelihood=2, consequence=3)
     assessment.refresh_from_db()
-    with pytest.raises(ValidationError) as caught:
+    with translation.override("nb"), pytest.raises(ValidationError) as caught:
         services.complete(marte, assessment, assessment.version, summary="")
     problems = " ".join(caught.value.message_dict["__all__"])
-    assert "conclusion" in problems and "no measure" in problems and "took part" in problems
+    # In the user's language (bokmål by default).
+    assert "konklusjonen" in problems and "ikke noe tiltak" in problems and "deltok" in problems
     assessment.refresh_from_db()
     assert assessment.status == Status.DRAFT
 

@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from tidsnok.access.policy import AccessDenied
 from tidsnok.audit.models import AuditEvent
@@ -58,7 +58,7 @@ def test_only_those_who_change_the_assessment_open_its_survey(world):
 
 def test_a_unit_too_small_for_the_threshold_is_told_why(world):
     assessment = assessment_of(world, unit="SK", who="kim")
-    with pytest.raises(ValidationError) as caught:
+    with translation.override("en"), pytest.raises(ValidationError) as caught:
         surveys.open_survey(world.user("kim"), assessment, closes_on=today() + timedelta(days=7), threshold=5)
     assert "fewer than the 5 answers" in caught.value.message_dict["threshold"][0]
     assert not Survey.objects.exists()
@@ -144,7 +144,7 @@ def test_enough_answers_count_as_the_employees_taking_part(world):
     services.add_risk(marte, assessment, factor_code="workload", description="Lite tid til dokumentasjon",
                       likelihood=1, consequence=2)
     assessment.refresh_from_db()
-    with pytest.raises(ValidationError) as caught:
+    with translation.override("en"), pytest.raises(ValidationError) as caught:
         services.complete(marte, assessment, assessment.version, summary="Ok")
     assert any("survey is open" in problem for problem in caught.value.message_dict["__all__"])
     for who in ("emil", "ella", "dina"):
