@@ -62,8 +62,8 @@ def load_demo_cases(org) -> int:
 
 # --- risk assessments ---------------------------------------------------------------------------
 
-RISK_TITLE_DONE = "Kartlegging og risikovurdering, Hjemmetjenesten"
-RISK_TITLE_DRAFT = "Kartlegging og risikovurdering, Solbakken skole"
+RISK_TITLE_DONE = "Årlig kartlegging og risikovurdering"
+RISK_TITLE_DRAFT = "Kartlegging og risikovurdering med undersøkelse"
 
 
 def load_demo_risk(org) -> int:
