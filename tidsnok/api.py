@@ -16,6 +16,7 @@ from tidsnok.access.policy import AccessDenied
 from tidsnok.cases.api import router as cases_router
 from tidsnok.reports.api import router as reports_router
 from tidsnok.retention.api import router as retention_router
+from tidsnok.risk.api import router as risk_router
 from tidsnok.whistleblowing.api import router as whistleblowing_router
 from tidsnok.versioning import StaleVersion
 
@@ -41,6 +42,7 @@ api.add_router("/", absence_router)
 api.add_router("/", reports_router)
 api.add_router("/", whistleblowing_router)
 api.add_router("/", retention_router)
+api.add_router("/", risk_router)
 
 
 @api.exception_handler(Http404)

@@ -27,7 +27,7 @@ TODAY = date(2027, 4, 20)
 # Creating a persona's token is itself an event; these are what an export writes.
 EXPORT_EVENTS = (PACK_ACTION, "case.exported")
 PACK_FILES = {"innhold.txt", "etterlevelse.csv", "sykefravaer.csv", "saker.csv", "frister.csv",
-              "varslingsrutiner.txt"}
+              "varslingsrutiner.txt", "risikovurderinger.csv", "handlingsplaner.csv"}
 
 
 @pytest.fixture(autouse=True)

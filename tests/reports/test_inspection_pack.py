@@ -31,7 +31,8 @@ from tidsnok.whistleblowing import services as wb_services
 
 TODAY = date(2027, 4, 20)
 START, END = date(2027, 1, 1), date(2027, 4, 20)
-FILES = {"innhold.txt", "etterlevelse.csv", "sykefravaer.csv", "saker.csv", "frister.csv", "varslingsrutiner.txt"}
+FILES = {"innhold.txt", "etterlevelse.csv", "sykefravaer.csv", "saker.csv", "frister.csv", "varslingsrutiner.txt",
+         "risikovurderinger.csv", "handlingsplaner.csv"}
 # A person and texts that must stay out of the pack's tables.
 SECRET_NAME = "Zacharias Hemmeligsen"
 SECRET_TEXTS = ("Beskrivelse-som-ikke-skal-ut", "Samtalenotat-som-ikke-skal-ut", "Tiltakstekst-som-ikke-skal-ut")

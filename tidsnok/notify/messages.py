@@ -4,6 +4,10 @@ What an e-mail may say: that there is a deadline, its due date, the case number
 and a link. Never a name, a description, the kind of case or the deadline's
 title (which can tell what kind of case it is): everything else is behind the
 login the link leads to.
+
+The risk room's reminders (a measure of an action plan, the review of a unit's risk
+assessment, an invitation to its anonymous survey) say what is due when and link to
+the assessment or the survey: never its title, its risks or the measure's text.
 """
 
 import email.policy
@@ -27,6 +31,18 @@ def case_path(case_id) -> str:
         except NoReverseMatch:
             continue
     return f"/saker/{case_id}/"
+
+
+# Queued by the risk room, which sits above notify: known here by their values only.
+RISK_KINDS = ("risk_action", "risk_action_due", "risk_review", "risk_survey")
+
+
+def risk_path(kind: str, data: dict) -> str:
+    """The page a risk notification leads to, by its URL name (notify may not import the risk
+    room): the survey to answer, else the assessment."""
+    if kind == "risk_survey":
+        return reverse("risk_survey:answer", kwargs={"pk": int(data["survey_id"])})
+    return reverse("risk:assessment", kwargs={"pk": int(data["assessment_id"])})
 
 
 def absolute(path: str) -> str:
@@ -55,6 +71,8 @@ def render_mail(kind: str, data: dict, language: str) -> Rendered:
             return _digest(data, footer)
         if kind in ("access_request", "access_due"):
             return _access_mail(kind, data, footer)
+        if kind in RISK_KINDS:
+            return _risk_mail(kind, data)
         number = data.get("case_number", "")
         link = absolute(case_path(data.get("case_id", "")))
         due = _date(data["due"]) if data.get("due") else ""
@@ -103,6 +121,50 @@ def _access_mail(kind: str, data: dict, footer: str) -> Rendered:
         lead = _("An employee's access copy is due on %(due)s and has not been given yet.") % due
     link = _("See the open requests in tidsnok: %(url)s") % {"url": absolute(data.get("path") or "/")}
     return Rendered(subject, lead + "\n\n" + link + footer)
+
+
+def _risk_mail(kind: str, data: dict) -> Rendered:
+    """A measure of an action plan and the review of a unit's risk assessment: the due date and the
+    link only. The assessment's title, its risks and the measure's text are free text written about
+    a unit's work environment: they stay behind the login (mail_data carries ids and dates only)."""
+    if kind == "risk_survey":
+        # An invitation to answer: when it closes, nothing else (the answers are anonymous).
+        closes = {"date": _date(data["closes"])}
+        subject = _("tidsnok: an anonymous survey about your work environment, open until %(date)s") % closes
+        lead = _("Your unit is mapping its work environment. Answer the anonymous survey by %(date)s. Your "
+                 "answers are only added to counts, shown after the survey has closed.") % closes
+        link = _("Answer the survey in tidsnok: %(url)s") % {"url": absolute(risk_path(kind, data))}
+        return Rendered(subject, lead + "\n\n" + link + _risk_footer())
+    due = {"due": _date(data["due"])}
+    overdue = data.get("stage") == "overdue"
+    if kind == "risk_action":
+        subject = _("tidsnok: you own a measure in an action plan, due %(due)s") % due
+        lead = _("You have been made the owner of a measure in the action plan of a unit's risk assessment. "
+                 "The measure is due on %(due)s.") % due
+    elif kind == "risk_action_due":
+        if overdue:
+            subject = _("tidsnok: a measure you own was due %(due)s") % due
+            lead = _("A measure you own in an action plan was due on %(due)s and is not done yet.") % due
+        else:
+            subject = _("tidsnok: a measure you own is due %(due)s") % due
+            lead = _("A measure you own in an action plan is due on %(due)s and is not done yet.") % due
+    elif overdue:  # risk_review
+        subject = _("tidsnok: a risk assessment was due for review %(due)s") % due
+        lead = _("The mapping and risk assessment of a unit you manage was due for review on %(due)s. "
+                 "Start the next round: it must be repeated regularly.") % due
+    else:
+        subject = _("tidsnok: a risk assessment is due for review %(due)s") % due
+        lead = _("The mapping and risk assessment of a unit you manage is due for review on %(due)s. "
+                 "Plan the next round in time: it must be repeated regularly.") % due
+    link = _("Open the risk assessment in tidsnok: %(url)s") % {"url": absolute(risk_path(kind, data))}
+    return Rendered(subject, lead + "\n\n" + link + _risk_footer())
+
+
+def _risk_footer() -> str:
+    return "\n\n-- \n" + _(
+        "This e-mail says nothing about the assessment itself: read it in tidsnok.\n"
+        "Change how you get reminders: %(url)s"
+    ) % {"url": absolute(reverse("notify:preferences"))}
 
 
 def _deadlines(n: int) -> str:
@@ -209,4 +271,20 @@ def notification_text(kind: str, data: dict, *, number: str = "", title: str = "
         if data.get("overdue"):
             return _("An access copy was due %(due)s and is not given yet") % due
         return _("An access copy is due %(due)s and is not given yet") % due
+    if kind in RISK_KINDS:
+        if kind == "risk_survey":
+            return _("Answer the anonymous survey about your work environment, open until %(date)s") % {
+                "date": _date(data["closes"])}
+        # The due date only, as in the e-mail: the page the link opens says which unit and measure.
+        due = {"due": _date(data["due"])}
+        overdue = data.get("stage") == "overdue"
+        if kind == "risk_action":
+            return _("You own a measure in the action plan of a risk assessment, due %(due)s") % due
+        if kind == "risk_action_due":
+            if overdue:
+                return _("A measure you own in an action plan was due %(due)s and is not done") % due
+            return _("A measure you own in an action plan is due %(due)s") % due
+        if overdue:
+            return _("A risk assessment of a unit you manage was due for review %(due)s") % due
+        return _("A risk assessment of a unit you manage is due for review %(due)s") % due
     return kind

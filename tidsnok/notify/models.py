@@ -137,6 +137,11 @@ class NotificationKind(models.TextChoices):
     MAIL_FAILED = "mail_failed", _("E-mail not delivered")
     ACCESS_REQUEST = "access_request", _("Request for an access copy")
     ACCESS_DUE = "access_due", _("Access copy due")
+    # Queued by the risk room (above this one): the kinds are known here as values only.
+    RISK_ACTION = "risk_action", _("Measure in an action plan")
+    RISK_ACTION_DUE = "risk_action_due", _("Action plan measure due")
+    RISK_REVIEW = "risk_review", _("Risk assessment due for review")
+    RISK_SURVEY = "risk_survey", _("Survey about the work environment")
 
 
 class NotificationQuerySet(models.QuerySet):
@@ -183,6 +188,11 @@ class MailKind(models.TextChoices):
     DIGEST = "digest", _("Daily digest")
     ACCESS_REQUEST = "access_request", _("Request for an access copy")
     ACCESS_DUE = "access_due", _("Access copy due")
+    # Queued by the risk room (above this one): the kinds are known here as values only.
+    RISK_ACTION = "risk_action", _("Measure in an action plan")
+    RISK_ACTION_DUE = "risk_action_due", _("Action plan measure due")
+    RISK_REVIEW = "risk_review", _("Risk assessment due for review")
+    RISK_SURVEY = "risk_survey", _("Survey about the work environment")
 
 
 class Mail(models.Model):

@@ -18,7 +18,7 @@ from tidsnok.access.policy import AccessDenied, visible
 from tidsnok.cases.models import Case
 from tidsnok.notify import compliance, feed, services
 from tidsnok.notify.forms import OrgSettingsForm, PeriodForm, PreferenceForm
-from tidsnok.notify.messages import case_path, notification_text
+from tidsnok.notify.messages import RISK_KINDS, case_path, notification_text, risk_path
 from tidsnok.notify.models import Mail, Notification
 from tidsnok.org import scope
 from tidsnok.versioning import StaleVersion
@@ -65,6 +65,9 @@ def notifications(request):
         )
         if n.kind == "mail_failed":
             link = reverse("notify:deliveries")
+        elif n.kind in RISK_KINDS:
+            # The risk room's page decides what its reader may see (404 once she may not).
+            link = risk_path(n.kind, n.data)
         elif n.case_id is None and str((n.data or {}).get("path", "")).startswith("/"):
             # A page of a room above this one (an access copy request), named by the room that
             # queued the notification: notify does not know those pages.

@@ -19,6 +19,9 @@ What it reads, and through what:
   cases read above.
 - Whistleblowing: only reports she filed by name. Never the reports that concern
   her (see `_reports_filed`).
+- Risk assessments of the work environment (risk.exports.held_about): where she
+  took part, the comments she wrote and the measures of action plans she owns,
+  each with its assessment's title and unit.
 - Metadata from the audit log: who read her cases (ACCESS events and case
   exports) and the events whose object is her person record (action, time and
   the actor's role; never the payload).
@@ -78,6 +81,8 @@ from tidsnok.org.models import Person, Role, RoleAssignment
 from tidsnok.reports.case_pdf import ExportedPdf, _d, _dt
 from tidsnok.reports.models import AccessRequest
 from tidsnok.reports.typeset import typeset_document
+from tidsnok.risk import exports as risk_exports
+from tidsnok.risk.models import ParticipantRole
 from tidsnok.whistleblowing.models import Anonymity, Assessment, Category, Report
 
 TEMPLATE = "templates/reports/access_copy.typ"
@@ -161,6 +166,7 @@ class Collected:
     # Cases she is a party to that the exporter may not read.
     unreadable_cases: int
     reports: list[Report]
+    risk: risk_exports.PersonRows
     reads: list[AuditEvent]
     events: list[AuditEvent]
     names: dict[int, str]  # person id -> name
@@ -184,6 +190,9 @@ class Collected:
             "mentions": sum(n for _number, n in self.mentions),
             "unreadable_cases": self.unreadable_cases,
             "reports": len(self.reports),
+            "risk_participations": len(self.risk.participations),
+            "risk_comments": len(self.risk.comments),
+            "risk_actions": len(self.risk.actions),
             "reads": len(self.reads),
             "events": len(self.events),
         }
@@ -300,6 +309,7 @@ def collect(actor, person: Person) -> Collected:
     return Collected(
         person=person, roles=roles, episodes=episodes, cases=[copies[pk] for pk in concerned_ids],
         other_cases=other_cases, mentions=mentions, unreadable_cases=unreadable, reports=_reports_filed(person),
+        risk=risk_exports.held_about(person),
         reads=reads, events=events, names=names, user_names=user_names, reaches_content=reaches_content,
     )
 
@@ -490,6 +500,8 @@ def _document(actor, collected: Collected, lang: str, now: datetime, request: Ac
         ) % {"n": collected.unreadable_cases}))
     sections.append({"title": _("Other cases"), "blocks": other_blocks})
 
+    sections.append({"title": _("Risk assessments of the work environment"), "blocks": _risk_blocks(collected.risk)})
+
     sections.append({"title": _("Whistleblowing"), "blocks": [
         _text(_("Reports you filed with your name:")),
         _table(
@@ -577,6 +589,39 @@ def _document(actor, collected: Collected, lang: str, now: datetime, request: Ac
         ],
         "sections": sections,
     }
+
+
+def _risk_blocks(risk: risk_exports.PersonRows) -> list[dict]:
+    """The units' mappings and risk assessments: where she took part, what she wrote, what she owns."""
+
+    def where(assessment) -> list[str]:
+        return [assessment.title, f"{assessment.unit.name} ({assessment.unit.code})"]
+
+    return [
+        _text(_("A unit's mapping and risk assessment of the work environment is about the work, not about a "
+                "person. What it holds about you: where you took part, what you commented and the measures of "
+                "its action plan you own.")),
+        _heading(_("Where you took part")),
+        _table(
+            [_("Assessment"), _("Unit"), _("Took part as"), _("When")],
+            [[*where(p.assessment), _label(ParticipantRole, p.role), _d(p.took_part_on)] for p in risk.participations],
+            _("None."), ["1fr", "auto", "auto", "auto"],
+        ),
+        _heading(_("Your comments")),
+        _table(
+            [_("Assessment"), _("Unit"), _("Written"), _("As"), _("Comment")],
+            [[*where(c.assessment), _dt(c.created_at), _label(ParticipantRole, c.role), c.text]
+             for c in risk.comments],
+            _("None."), ["auto", "auto", "auto", "auto", "1fr"],
+        ),
+        _heading(_("Measures you own")),
+        _table(
+            [_("Assessment"), _("Unit"), _("Measure"), _("Due"), _("Status")],
+            [[*where(a.assessment), a.what, _d(a.due),
+              _label(MeasureStatus, a.status) + (f" ({_d(a.done_on)})" if a.done_on else "")] for a in risk.actions],
+            _("None."), ["auto", "auto", "1fr", "auto", "auto"],
+        ),
+    ]
 
 
 def _case_number(collected: Collected, object_id: str) -> str:

@@ -92,6 +92,9 @@ def person(request, person_id: int):
         ("mentions", _("Entries about the person in other cases (counted only)")),
         ("unreadable_cases", _("Cases restricted to their handlers (counted only)")),
         ("reports", _("Whistleblowing reports filed by name")),
+        ("risk_participations", _("Risk assessments the person took part in")),
+        ("risk_comments", _("Comments on risk assessments")),
+        ("risk_actions", _("Measures of action plans the person owns")),
         ("reads", _("Reads of the person's cases")),
         ("events", _("Audit events about the person record")),
     ]

@@ -194,7 +194,8 @@ class InspectionPackIn(Schema):
     tags=["inspection"],
     openapi_extra={"responses": {200: {
         "description": "Tilsynspakke as ZIP (attachment): innhold.txt, etterlevelse.csv, sykefravaer.csv, "
-                       "saker.csv, frister.csv, varslingsrutiner.txt and saker/*.pdf.",
+                       "saker.csv, frister.csv, risikovurderinger.csv, handlingsplaner.csv, varslingsrutiner.txt "
+                       "and saker/*.pdf.",
         "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}},
     }}},
 )

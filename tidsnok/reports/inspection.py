@@ -13,11 +13,19 @@ person exporting may see, built from the same functions as the pages:
 - saker.csv: the cases open at any time in the period, with their deadline and
   measure counts, and frister.csv: every deadline of those cases;
 - varslingsrutiner.txt: the whistleblowing routine published today;
+- risikovurderinger.csv: the units' mappings and risk assessments worked on or in force in the
+  period (risk.exports), with their risks counted by level and their participants by role, and
+  handlingsplaner.csv: the measures of their action plans;
 - saker/<number>.pdf: the case PDFs HR chose to add (at most MAX_CASE_PDFS).
 
 Data minimisation: saker.csv and frister.csv hold no names and no free text
 (descriptions, notes, measure texts, reasons). The inspector gets those from
-the case PDFs HR decides to hand over, each export of which is audited.
+the case PDFs HR decides to hand over, each export of which is audited. The
+risk assessments are different: they describe the work, not a person, and the
+written assessment and action plan are what internkontrollforskriften § 5 asks
+the employer to show. So their titles, the measures and who owns each are in;
+the risks' descriptions, the conclusions and the comments stay in tidsnok, and
+the participants are counted by role, not named.
 
 Bounded: each section is a fixed number of queries whatever the number of
 cases (a test pins it), read as plain rows, the deadlines in chunks.
@@ -44,13 +52,18 @@ from tidsnok.absence import statistics
 from tidsnok.access.policy import AccessDenied, visible
 from tidsnok.audit.models import AuditEvent
 from tidsnok.audit.services import record
-from tidsnok.cases.models import Case, Deadline, DeadlineStatus, Kind, Measure, Status
+from tidsnok.cases.models import Case, Deadline, DeadlineStatus, Kind, Measure, MeasureStatus, Status
 from tidsnok.notify import compliance
 from tidsnok.notify.compliance import safe_cell
 from tidsnok.org import scope
 from tidsnok.org.models import Role, RoleAssignment
 from tidsnok.reports.case_pdf import TEXT as PDF_TEXT
 from tidsnok.reports.case_pdf import _basis, _d, _dt, _verification, choice, export_case_pdf, language_of
+from tidsnok.risk import exports as risk_exports
+from tidsnok.risk import rules as risk_rules
+from tidsnok.risk.models import Method as RiskMethod
+from tidsnok.risk.models import ParticipantRole
+from tidsnok.risk.models import Status as RiskStatus
 from tidsnok.whistleblowing.forms import CAPACITY_CHOICES
 from tidsnok.whistleblowing.models import Participation
 from tidsnok.whistleblowing.services import current_routine
@@ -71,6 +84,8 @@ STATISTICS_FILE = "sykefravaer.csv"
 CASES_FILE = "saker.csv"
 DEADLINES_FILE = "frister.csv"
 ROUTINE_FILE = "varslingsrutiner.txt"
+RISK_FILE = "risikovurderinger.csv"
+ACTION_PLAN_FILE = "handlingsplaner.csv"
 CASE_PDF_FOLDER = "saker/"
 
 
@@ -238,6 +253,53 @@ def _cases_csv(out, cases: list[tuple], counts: dict, lang: str) -> None:
         ])
 
 
+def _label(enum, value) -> str:
+    return str(dict(enum.choices).get(value, value)) if value else ""
+
+
+def _risk_csv(out, assessments: list[risk_exports.AssessmentRow]) -> None:
+    """risikovurderinger.csv: one row per assessment, its risks by level and its participants by
+    role (counted, not named)."""
+    writer = _writer(out)
+    roles = ParticipantRole.values
+    writer.writerow([
+        _("Assessment no."), _("Unit code"), _("Unit"), _("Title"), _("Method"), _("Started"), _("Completed"),
+        _("Next review"), _("Status"), _("Low risks"), _("Medium risks"), _("High risks"),
+        *[_("Took part as: %(role)s") % {"role": _label(ParticipantRole, role)} for role in roles],
+    ])
+    for row in assessments:
+        writer.writerow([
+            row.id, safe_cell(row.unit_code), safe_cell(row.unit_name), safe_cell(row.title),
+            _label(RiskMethod, row.method), _iso(row.started_on), _iso(row.completed_on), _iso(row.review_due),
+            _label(RiskStatus, row.status), row.levels[risk_rules.LOW], row.levels[risk_rules.MEDIUM],
+            row.levels[risk_rules.HIGH], *[row.roles[role] for role in roles],
+        ])
+
+
+def _action_plan_csv(out, actor, start: date, end: date, today: date, assessments: list, lang: str) -> int:
+    """handlingsplaner.csv, written as the rows arrive: every measure of those assessments' action
+    plans, with the level of the risk it answers."""
+    of = {row.id: row for row in assessments}
+    writer = _writer(out)
+    writer.writerow([
+        _("Assessment no."), _("Unit code"), _("Assessment"), _("Measure"), _("Risk level"), _("Owner"), _("Due"),
+        _("Status"), _("Overdue"), _("Done on"),
+    ])
+    written = 0
+    for action in risk_exports.action_rows(actor, start, end):
+        assessment = of.get(action.assessment_id)
+        if assessment is None:
+            continue  # started between the two reads: left for the next pack
+        writer.writerow([
+            assessment.id, safe_cell(assessment.unit_code), safe_cell(assessment.title), safe_cell(action.what),
+            str(risk_rules.LEVEL_LABELS[action.level]) if action.level else "", safe_cell(action.owner),
+            _iso(action.due), choice(action.status, MeasureStatus, lang),
+            _("yes") if action.overdue(today) else _("no"), _iso(action.done_on),
+        ])
+        written += 1
+    return written
+
+
 def _routine_text(organisation) -> tuple[str, int | None]:
     """The routine published today, as text, and its version number (None: none is published)."""
     routine = current_routine(organisation.pk)
@@ -314,6 +376,17 @@ def _index_text(*, actor, organisation, start, end, now, counts: dict, verificat
             "the %(deadlines)s deadlines of these cases: what, legal basis, rule, whether it is the employer's "
             "duty (not a NAV milestone), start, due, met on and status."
         ) % {"deadlines": counts["deadlines"]},
+        f"- {RISK_FILE}: " + (_(
+            "%(assessments)s mappings and risk assessments of the units (forskrift om organisering, ledelse og "
+            "medvirkning § 7-1) in progress or in force in the period: unit, title, method, started, completed, "
+            "next review, status, the risks by level (low, medium, high) and how many took part in each capacity."
+        ) % {"assessments": counts["risk_assessments"]} if counts["risk_assessments"] else _(
+            "no mapping and risk assessment of a unit in progress or in force in the period is recorded in tidsnok."
+        )),
+        f"- {ACTION_PLAN_FILE}: " + _(
+            "the %(actions)s measures of their action plans: what, the level of the risk it answers, owner, due, "
+            "status, whether it is overdue, and when it was done."
+        ) % {"actions": counts["risk_actions"]},
         f"- {ROUTINE_FILE}: " + (
             _("the whistleblowing routines published today (version %(number)s).") % {"number": routine_number}
             if routine_number is not None else _("no whistleblowing routines are published.")
@@ -332,6 +405,9 @@ def _index_text(*, actor, organisation, start, end, now, counts: dict, verificat
         % {"button": _("Download the case documentation (PDF)")},
         _("Cases with restricted access (harassment, whistleblowing) are included only where the person who "
           "made the pack handles them."),
+        _("The risk assessments describe the work, not a person: their titles, the measures of the action plans "
+          "and who owns each are included. The descriptions of the risks, the conclusions and the comments are in "
+          "tidsnok, and the participants are counted by capacity, not named."),
         "",
         _("Audit log and integrity"),
         verification.text,
@@ -430,6 +506,11 @@ def export_inspection_pack(actor, *, start: date, end: date, lang: str | None = 
             deadline_count, counts = _deadlines_csv(out, actor, start, end, today, cases, lang)
         with pack.text(CASES_FILE) as out:
             _cases_csv(out, cases, counts, lang)
+        assessments = risk_exports.assessment_rows(actor, start, end)
+        with pack.text(RISK_FILE) as out:
+            _risk_csv(out, assessments)
+        with pack.text(ACTION_PLAN_FILE) as out:
+            action_count = _action_plan_csv(out, actor, start, end, today, assessments, lang)
         routine_txt, routine_number = _routine_text(organisation)
         pack.add(ROUTINE_FILE, routine_txt)
         # Each PDF writes its own case.exported event, before the chain is verified below.
@@ -439,7 +520,7 @@ def export_inspection_pack(actor, *, start: date, end: date, lang: str | None = 
         # Verified after everything was read: the head named covers all the pack shows.
         verification = _verification(lang)
         totals = {"units": unit_count, "statistics_rows": statistics_rows, "cases": len(cases),
-                  "deadlines": deadline_count}
+                  "deadlines": deadline_count, "risk_assessments": len(assessments), "risk_actions": action_count}
         pack.add(INDEX_FILE, _index_text(
             actor=actor, organisation=organisation, start=start, end=end, now=now, counts=totals,
             verification=verification, routine_number=routine_number, case_pdfs=[p.filename for p in pdfs],
