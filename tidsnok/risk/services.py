@@ -582,7 +582,7 @@ def remind_due(worker: str = "") -> int:
             if not Action.objects.filter(pk=action.pk, reminded=action.reminded).update(reminded=stage):
                 continue
             notify_services.queue(action.owner.user, "risk_action_due",
-                                  f"risk_action:{action.pk}:{stage}:{action.due.isoformat()}",
+                                  f"risk_action:{action.pk}:{stage}:{action.due.isoformat()}:{action.owner.user_id}",
                                   data={"assessment_id": action.assessment_id, "stage": stage,
                                         "due": action.due.isoformat()})
             sent += 1
@@ -603,7 +603,8 @@ def remind_due(worker: str = "") -> int:
             if not claimed or newer:
                 continue
             for user in User.objects.filter(pk__in=_managers_of_unit(assessment.unit, today)):
-                notify_services.queue(user, "risk_review", f"risk_review:{assessment.pk}:{stage}",
+                # The user in the key: the outbox's key is unique across users (each her own e-mail).
+                notify_services.queue(user, "risk_review", f"risk_review:{assessment.pk}:{stage}:{user.pk}",
                                       data={"assessment_id": assessment.pk, "stage": stage,
                                             "due": assessment.review_due.isoformat()})
                 sent += 1

@@ -99,7 +99,7 @@ def open_survey(actor, assessment: Assessment, *, closes_on: date, threshold: in
     }, role=scope.role_label(actor))
     Assessment.objects.filter(pk=current.pk).update(version=F("version") + 1)
     for person in people:
-        notify_services.queue(person.user, "risk_survey", f"risk_survey:{survey.pk}",
+        notify_services.queue(person.user, "risk_survey", f"risk_survey:{survey.pk}:{person.user_id}",
                               data={"assessment_id": current.pk, "survey_id": survey.pk,
                                     "closes": closes_on.isoformat()})
     return survey
