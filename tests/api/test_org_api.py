@@ -297,3 +297,11 @@ def test_openapi_document_documents_bearer_tokens_and_every_error(world, client)
         assert error_schema == {"$ref": "#/components/schemas/ErrorOut"}, path
     assert "404" in paths["/api/v1/people/{person_id}"]["get"]["responses"]
     assert "message" in spec["components"]["schemas"]["ErrorOut"]["required"]
+
+
+def test_a_page_number_in_exponent_form_is_read_as_the_whole_number(world, client):
+    # A client's float prints 10**16 as "1e+16"; it is a whole number, so an empty page.
+    response = client.get("/api/v1/units?page=1e%2B16", **bearer(world, "emil"))
+    assert response.status_code == 200 and response.json()["items"] == []
+    assert client.get("/api/v1/units?page=2.0&page_size=1", **bearer(world, "emil")).status_code == 200
+    assert client.get("/api/v1/units?page=1.5", **bearer(world, "emil")).status_code == 422

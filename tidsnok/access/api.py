@@ -24,9 +24,11 @@ AUTH_ERRORS = {
 }
 INPUT_ERRORS = {422: ErrorOut}
 
-# Ids are 64-bit in the database; a larger number would overflow the driver
-# (a server error), so it is refused as invalid input instead.
-MAX_ID = 2**63 - 1
+# Ids are 64-bit in the database, but a JSON client (JavaScript's numbers) holds integers
+# exactly only up to 2**53 - 1, and a query string may carry a larger integral number in
+# exponent form ("1e+16"), which is not an integer to parse. No id comes near either limit;
+# anything above is refused as invalid input (a larger one would overflow the driver).
+MAX_ID = 2**53 - 1
 
 
 class RoleOut(Schema):
