@@ -123,7 +123,8 @@ def test_only_managers_and_hr_change_it(world):
 
 def test_the_owner_of_a_measure_in_another_unit_reads_the_plan(world):
     assessment = started(world)
-    services.add_action(world.user("marte"), assessment, what="Kurs i konflikthåndtering", owner=world.kari,
+    # HR for the whole organisation sees Kari at the school and makes her the owner.
+    services.add_action(world.user("hanne"), assessment, what="Kurs i konflikthåndtering", owner=world.kari,
                         due=today() + timedelta(days=10))
     assert visible(world.user("kari"), Assessment).filter(pk=assessment.pk).exists()
     assert not visible(world.user("kari"), Assessment, "edit").filter(pk=assessment.pk).exists()
@@ -307,3 +308,17 @@ def test_a_new_round_for_the_unit_silences_the_old_review(world, time_machine):
     started(world)
     assert services.remind_due() == 0
     assert not Notification.objects.filter(kind="risk_review").exists()
+
+
+def test_someone_she_may_not_see_and_without_a_role_here_cannot_be_named(world):
+    assessment = started(world)
+    marte = world.user("marte")
+    # Kari works at the school: Marte does not see her, and she has no role in Marte's unit.
+    with pytest.raises(ValidationError) as caught:
+        services.add_action(marte, assessment, what="Kurs", owner=world.kari, due=today() + timedelta(days=5))
+    assert "owner" in caught.value.message_dict
+    with pytest.raises(ValidationError):
+        services.add_participant(marte, assessment, person=world.kari, role="other", took_part_on=today())
+    # The safety representative, HR for the whole organisation and AMU take part by their roles.
+    for person in (world.siri, world.hanne, world.ask):
+        services.add_participant(marte, assessment, person=person, role="other", took_part_on=today())

@@ -87,7 +87,7 @@ def test_the_list_shows_what_the_user_may_read_with_its_counts_and_a_start_butto
     body = text(get(client, "/risiko/"))
     assert f'href="/risiko/{ours.pk}/"' in body and "Kartlegging 2026" in body
     assert "Skolens kartlegging" not in body and f'href="/risiko/{theirs.pk}/"' not in body
-    row = re.search(rf'<tr>\s*<td>Hjemmetjenesten</td>.*?</tr>', body, re.S).group(0)
+    row = re.search(r'<tr>\s*<td>Hjemmetjenesten</td>.*?</tr>', body, re.S).group(0)
     # Two risks, and one measure still open (the other is done), whatever the join multiplies.
     assert re.findall(r"<td>(\d+)</td>", row) == ["2", "1"]
     assert 'href="/risiko/ny/"' in body

@@ -11,7 +11,6 @@ from datetime import date, datetime
 from typing import Annotated, Literal
 
 from django.core.exceptions import ValidationError
-from django.db.models import Q
 from django.utils.translation import gettext as _
 from ninja import Field, Path, Query, Router, Schema, Status
 from ninja.pagination import paginate
@@ -22,7 +21,7 @@ from tidsnok.access.policy import AccessDenied, can, get_visible_or_404, visible
 from tidsnok.api_common import ErrorOut, Page
 from tidsnok.cases.api import Id, IsoDate
 from tidsnok.cases.models import MeasureStatus
-from tidsnok.org.models import Person, RoleAssignment
+from tidsnok.org.models import Person
 from tidsnok.risk import rules, services
 from tidsnok.risk.models import Action, Assessment, Comment, Method, Participant, ParticipantRole, Risk
 from tidsnok.risk.models import Status as AssessmentStatus
@@ -269,20 +268,9 @@ def _detail(user, assessment_id: int) -> Assessment:
 
 
 def _person(user, assessment: Assessment, person_id: int, field: str) -> Person:
-    """Someone the caller may name in an assessment: the people she sees, anyone holding a role in
-    the organisation (a safety representative, HR, AMU, a manager: roles everyone may know), and
-    those already in this assessment's ledger or plan. Anyone else reads as unknown, existing or
-    not: the API is no directory of who works where."""
-    found = (
-        Person.objects.filter(pk=person_id, organisation_id=assessment.organisation_id)
-        .filter(
-            Q(pk__in=visible(user, Person).values("pk"))
-            | Q(pk__in=RoleAssignment.objects.active().values("person_id"))
-            | Q(pk__in=Participant.objects.filter(assessment=assessment).values("person_id"))
-            | Q(pk__in=Action.objects.filter(assessment=assessment).values("owner_id"))
-        )
-        .first()
-    )
+    """Someone the caller may name in the assessment (services.nameable); anyone else reads as
+    unknown, existing or not: the API is no directory of who works where."""
+    found = services.nameable(user, assessment).filter(pk=person_id).first()
     if found is None:
         raise ValidationError({field: [_("Unknown person.")]})
     return found

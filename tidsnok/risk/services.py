@@ -114,6 +114,38 @@ def may_start(user) -> bool:
     return startable_units(user).exists()
 
 
+# Those who take part in a unit's HMS work by their role, whom anyone assessing it may name.
+TAKING_PART_ROLES = [Role.MANAGER, Role.DEPUTY, Role.SAFETY_REP, Role.HR, Role.AMU]
+
+
+def role_holders(assessment: Assessment, today: date):
+    """Active assignments of TAKING_PART_ROLES on the assessment's unit, a unit above it or the
+    whole organisation, of people still working there."""
+    ancestors = [int(part) for part in assessment.unit.path.strip("/").split("/") if part]
+    return (RoleAssignment.objects.active(today)
+            .filter(person__organisation_id=assessment.organisation_id, role__in=TAKING_PART_ROLES)
+            .filter(Q(unit__isnull=True) | Q(unit_id__in=ancestors))
+            .filter(Q(person__end_date__isnull=True) | Q(person__end_date__gte=today)))
+
+
+def nameable(user, assessment: Assessment):
+    """The people the user may name as a measure's owner or a participant: those she may see,
+    those who take part in the unit's HMS work by their role (role_holders), and those already in
+    the assessment's ledger or plan. Anyone else does not exist for her here: naming would tell
+    her who works where."""
+    return Person.objects.filter(organisation_id=assessment.organisation_id).filter(
+        Q(pk__in=visible(user, Person).values("pk"))
+        | Q(pk__in=role_holders(assessment, _today()).values("person_id"))
+        | Q(pk__in=Participant.objects.filter(assessment=assessment).values("person_id"))
+        | Q(pk__in=Action.objects.filter(assessment=assessment).values("owner_id"))
+    )
+
+
+def _check_nameable(actor, assessment: Assessment, person, field: str, errors: dict) -> None:
+    if person is not None and not nameable(actor, assessment).filter(pk=person.pk).exists():
+        errors.setdefault(field, []).append(_("Unknown person."))
+
+
 def factors_of(organisation_id: int):
     return Factor.objects.filter(organisation_id=organisation_id, active=True)
 
@@ -350,6 +382,7 @@ def add_action(actor, assessment: Assessment, *, what: str, owner: Person, due: 
     errors: dict = {}
     what = _text(what, "what", errors)
     _validate_owner(current, owner, errors)
+    _check_nameable(actor, current, owner, "owner", errors)
     if due is None:
         errors.setdefault("due", []).append(_("This field is required."))
     elif due < current.started_on:
@@ -392,6 +425,7 @@ def update_action(actor, action: Action, version: int, **changes) -> Action:
         fields["what"] = _text(changes["what"], "what", errors)
     if "owner" in changes:
         _validate_owner(assessment, changes["owner"], errors)
+        _check_nameable(actor, assessment, changes["owner"], "owner", errors)
         fields["owner"] = changes["owner"]
     if "due" in changes:
         if changes["due"] is None:
@@ -453,6 +487,8 @@ def add_participant(actor, assessment: Assessment, *, person: Person, role: str,
     errors: dict = {}
     if person is None or person.organisation_id != current.organisation_id:
         errors.setdefault("person", []).append(_("Choose someone who works here."))
+    else:
+        _check_nameable(actor, current, person, "person", errors)
     if role not in ParticipantRole.values:
         errors.setdefault("role", []).append(_("Choose in what capacity they took part."))
     _not_future(took_part_on, "took_part_on", errors)

@@ -33,7 +33,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from tidsnok.access.policy import AccessDenied, can, get_visible_or_404, visible
 from tidsnok.deadlines.calendar import normalise_lang
 from tidsnok.org import scope
-from tidsnok.org.models import Person, Role, RoleAssignment
+from tidsnok.org.models import Person
 from tidsnok.org.search import asked, people_matching
 from tidsnok.risk import coverage, rules, services, survey_views
 from tidsnok.risk.forms import (
@@ -61,8 +61,6 @@ PEOPLE_LIMIT = 400
 SEARCH_LIMIT = 50
 # Roles whose holders take part in a unit's systematic HMS work by their function, offered as
 # participants and owners even where the user may not see the people of their unit.
-TAKING_PART_ROLES = [Role.MANAGER, Role.DEPUTY, Role.SAFETY_REP, Role.HR, Role.AMU]
-
 # Colour goes with the level's name in the badge, never alone (classes of the global stylesheet).
 LEVEL_CLASSES = {rules.HIGH: "status-late", rules.MEDIUM: "status-open", rules.LOW: "status-met"}
 
@@ -176,14 +174,7 @@ def _people(user, assessment, search: str = "") -> PersonChoices:
     own = (visible(user, Person).filter(unit__path__startswith=unit.path).filter(working)
            .select_related("unit").order_by("name", "pk")[:PEOPLE_LIMIT])
     listed = [(p, f"{p.name}, {p.unit.name}") for p in own]
-    ancestors = [int(part) for part in unit.path.strip("/").split("/") if part]
-    holders = (
-        RoleAssignment.objects.active(today)
-        .filter(person__organisation_id=assessment.organisation_id, role__in=TAKING_PART_ROLES)
-        .filter(Q(unit__isnull=True) | Q(unit_id__in=ancestors))
-        .filter(Q(person__end_date__isnull=True) | Q(person__end_date__gte=today))
-        .select_related("person").order_by("person__name", "role", "pk")
-    )
+    holders = services.role_holders(assessment, today).select_related("person").order_by("person__name", "role", "pk")
     listed += [(h.person, f"{h.person.name} ({h.get_role_display()})") for h in holders]
     if search:
         found = (visible(user, Person).filter(working).filter(people_matching(search))
