@@ -322,3 +322,15 @@ def test_someone_she_may_not_see_and_without_a_role_here_cannot_be_named(world):
     # The safety representative, HR for the whole organisation and AMU take part by their roles.
     for person in (world.siri, world.hanne, world.ask):
         services.add_participant(marte, assessment, person=person, role="other", took_part_on=today())
+
+
+def test_the_sweep_sends_the_reminders_of_action_plans(world, time_machine):
+    from tidsnok.notify import sweep
+
+    assessment = started(world)
+    services.add_action(world.user("marte"), assessment, what="Ny turnus", owner=world.ella,
+                        due=today() + timedelta(days=3))
+    time_machine.move_to(timezone.now() + timedelta(days=5))
+    sweep.run_round("test-worker")
+    sweep.run_round("test-worker")  # a second round sends nothing again
+    assert Notification.objects.filter(user=world.user("ella"), kind="risk_action_due").count() == 1
