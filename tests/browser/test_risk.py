@@ -1,7 +1,7 @@
 """The risk assessment pages in Chromium: a manager's whole round (start, a high risk, a measure,
 who took part, a refused and then a successful completion) and an employee reading and commenting.
-axe-core checks every page on the way, the forms open and with errors too. In English: this room's
-Norwegian texts are filled in later."""
+axe-core checks every page on the way, the forms open and with errors too. The first two in
+English, the survey and the coverage page in Norwegian."""
 
 import re
 from datetime import timedelta
@@ -140,3 +140,47 @@ def test_an_employee_reads_her_units_assessment_and_comments(world, new_context)
     assert "Emil Ansatt" in comments and "employee" in comments
     assert "Vi trenger bedre overlapp mellom vaktene." in comments
     assert_accessible(page)
+
+
+def test_a_survey_is_opened_answered_anonymously_and_the_coverage_shown(world, new_context):
+    """In Norwegian, now that the room is translated: the manager opens a survey, Emil answers it
+    from Min oversikt, and the sector manager reads which units are covered. axe on each page."""
+    assessment = services.start_assessment(world.user("marte"), world.units["HJ"], title="Kartlegging med undersøkelse",
+                                           method="both", started_on=timezone.localdate())
+    page = new_context().new_page()
+    log_in(page, world.user("marte"))
+    page.goto(f"/risiko/{assessment.pk}/")
+    page.get_by_role("link", name="Åpne en undersøkelse").click()
+    page.wait_for_url(f"**/risiko/undersokelse/ny/{assessment.pk}/")
+    assert heading(page) == "Åpne en undersøkelse"
+    assert_accessible(page)
+    page.get_by_label("Færrest svar som vises").fill("2")
+    page.get_by_role("button", name="Åpne undersøkelsen").click()
+    assert page.locator(".error-summary").is_visible()  # below the least threshold: told why, nothing saved
+    assert_accessible(page)
+    page.get_by_label("Færrest svar som vises").fill("3")
+    page.get_by_label("Stenger").fill((timezone.localdate() + timedelta(days=7)).isoformat())
+    page.get_by_role("button", name="Åpne undersøkelsen").click()
+    page.wait_for_url(f"**/risiko/{assessment.pk}/")
+    assert "0 av 5 har svart" in page.locator("#survey").inner_text()
+
+    emil = new_context().new_page()
+    log_in(emil, world.user("emil"))
+    emil.get_by_role("link", name="Arbeidsmiljøet i Hjemmetjenesten").click()
+    emil.wait_for_url("**/risiko/undersokelse/*/")
+    assert_accessible(emil)
+    emil.get_by_role("button", name="Send svarene mine").click()  # nothing chosen: every question says so
+    assert emil.locator(".error-summary").is_visible()
+    assert_accessible(emil)
+    for fieldset in emil.locator("fieldset").all():
+        fieldset.get_by_label("Mye", exact=True).check()
+    emil.get_by_role("button", name="Send svarene mine").click()
+    assert emil.get_by_text("Du har svart på denne undersøkelsen. Takk!").first.is_visible()
+    assert_accessible(emil)
+
+    helga = new_context().new_page()
+    log_in(helga, world.user("helga"))
+    helga.goto("/risiko/dekning/")
+    assert heading(helga) == "Risikovurderinger per enhet"
+    assert "Aldri vurdert" in helga.locator("table").inner_text()
+    assert_accessible(helga)
