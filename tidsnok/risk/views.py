@@ -59,8 +59,6 @@ PAGE_SIZE = 50
 # The people of the assessment's unit offered as owners and participants; the search finds others.
 PEOPLE_LIMIT = 400
 SEARCH_LIMIT = 50
-# Roles whose holders take part in a unit's systematic HMS work by their function, offered as
-# participants and owners even where the user may not see the people of their unit.
 # Colour goes with the level's name in the badge, never alone (classes of the global stylesheet).
 LEVEL_CLASSES = {rules.HIGH: "status-late", rules.MEDIUM: "status-open", rules.LOW: "status-met"}
 
