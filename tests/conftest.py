@@ -15,12 +15,25 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 import pytest
+from django.conf import settings
 from django.utils import timezone
 
 from tidsnok.org import services
 from tidsnok.org.models import Organisation, Person, Role, Unit, User
 
 PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture(autouse=True)
+def default_language():
+    """Each test starts in the default language (bokmål). A request through the test client runs
+    in the test's own thread, and the language it activated (the user's saved one, or the
+    browser's) would otherwise stay active for whatever test that process runs next."""
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)
