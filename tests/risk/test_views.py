@@ -415,6 +415,20 @@ def test_the_person_search_offers_only_people_the_user_may_see(world, client):
     assert f'<option value="{world.siri.pk}">Siri Verneombud (Safety representative)</option>' in body
 
 
+def test_a_large_unit_is_found_by_search_not_listed_in_full(world, client, monkeypatch):
+    from tidsnok.risk import views
+
+    monkeypatch.setattr(views, "PEOPLE_LIMIT", 3)  # Hjemmetjenesten has five people
+    assessment = started(world)
+    client.force_login(world.user("marte"))
+    body = text(get(client, f"/risiko/{assessment.pk}/"))
+    assert f'<option value="{world.emil.pk}">' not in body
+    assert "too many people to list them all" in body
+    # Those who take part by their role are still offered, and a search finds the rest.
+    assert f'<option value="{world.siri.pk}">' in body
+    assert f'<option value="{world.emil.pk}">' in text(get(client, f"/risiko/{assessment.pk}/?sok=Emil"))
+
+
 def test_the_owner_sets_the_status_of_her_measure_but_not_its_text(world, client):
     assessment = started(world)
     action = services.add_action(world.user("marte"), assessment, what="Ny turnus", owner=world.ella,
