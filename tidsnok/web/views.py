@@ -50,8 +50,9 @@ def home(request):
     today = timezone.localdate()
     measures, more_measures = _my_measures(person, today) if person else ([], False)
     surveys = _open_surveys(person, today) if person else []
-    # Only managers and HR change assessments, so only they have reviews to see to.
-    reviews, more_reviews = _reviews_due(user, today) if managed or scope.is_hr(user) else ([], False)
+    # The unit's managers answer for its next round (they are the ones reminded); HR follows all
+    # units on the coverage page, where hundreds due at once are a list to filter, not a reminder.
+    reviews, more_reviews = _reviews_due(user, today) if managed else ([], False)
     return render(request, "web/home.html", {
         "person": person, "roles": roles, "units": units, "people": people,
         # Shown to whoever answers for deadlines, and to anyone who has one (an added handler).
