@@ -78,6 +78,8 @@ def test_an_answer_is_only_counts_and_the_log_does_not_say_whose(world):
     event = AuditEvent.objects.get(action="risk.survey_answered")
     assert event.actor_id is None
     assert str(world.emil.pk) not in str(event.data)
+    local = timezone.localtime(event.time)
+    assert (local.hour, local.minute, local.second) == (0, 0, 0)  # the day only
     assert verify_chain().ok
     survey.refresh_from_db()
     assert survey.responses == 1
@@ -174,6 +176,17 @@ def test_the_answer_page_asks_every_factor_and_counts_a_valid_answer(world, logi
     assert Tally.objects.get().score == 4
     again = client.get(f"/risiko/undersokelse/{survey.pk}/", HTTP_ACCEPT_LANGUAGE="en")
     assert b"You have answered this survey" in again.content
+
+
+def test_the_request_log_does_not_say_who_answered(world, login, client, caplog):
+    survey = opened(world)
+    login(world.user("emil"))
+    full = {f"f_{code}": "3" for code in CODES}
+    with caplog.at_level("INFO", logger="tidsnok.request"):
+        assert client.post(f"/risiko/undersokelse/{survey.pk}/", full).status_code == 302
+    lines = [r.getMessage() for r in caplog.records if r.name == "tidsnok.request"]
+    assert lines and all("[survey]" in line and "user=-" in line for line in lines)
+    assert not any(f"user={world.user('emil').pk}" in line for line in lines)
 
 
 def test_the_answer_page_is_not_found_for_someone_not_asked(world, login, client):

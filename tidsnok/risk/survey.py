@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from tidsnok.access.policy import AccessDenied, can
-from tidsnok.audit.services import record
+from tidsnok.audit.services import day_only, record
 from tidsnok.notify import services as notify_services
 from tidsnok.org import scope
 from tidsnok.org.models import Person
@@ -148,8 +148,10 @@ def answer(actor, survey: Survey, scores: dict[str, int | None]) -> None:
             Tally.objects.create(survey=survey, factor_id=codes[code], score=score, count=1)
     Invitation.objects.filter(pk=invitation.pk).update(answered=True)
     Survey.objects.filter(pk=survey.pk).update(responses=F("responses") + 1)
-    # The person is left out on purpose: the log says that an answer came, not whose.
-    record(None, "risk.survey_answered", survey, {"assessment": survey.assessment_id}, role="employee")
+    # The person is left out on purpose: the log says that an answer came, not whose, and on
+    # which day only (as for an anonymous report), so that its time matches nothing else.
+    with day_only():
+        record(None, "risk.survey_answered", survey, {"assessment": survey.assessment_id}, role="employee")
 
 
 @transaction.atomic

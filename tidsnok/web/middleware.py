@@ -36,9 +36,11 @@ class UserLanguageMiddleware:
         return self.get_response(request)
 
 
-# Paths whose requests must leave no trace of who made them (the anonymous
-# whistleblowing channel): only the route class is logged, never the path.
-_UNLOGGED_PREFIXES = ("/varsling", "/api/v1/reports")
+# Paths whose requests must leave no trace of who made them, and what is logged instead of
+# the path: the anonymous whistleblowing channel, and the anonymous surveys of the risk
+# assessments (a line with who answered when would sit beside the audit log's answers).
+_UNLOGGED_PREFIXES = {"/varsling": "[reporting channel]", "/api/v1/reports": "[reporting channel]",
+                      "/risiko/undersokelse/": "[survey]"}
 
 
 class RequestLogMiddleware:
@@ -56,8 +58,9 @@ class RequestLogMiddleware:
         user = getattr(request, "user", None)
         user_id = user.pk if user is not None and user.is_authenticated else "-"
         path = request.path
-        if path.startswith(_UNLOGGED_PREFIXES):
-            path = "[reporting channel]"
+        label = next((label for prefix, label in _UNLOGGED_PREFIXES.items() if path.startswith(prefix)), None)
+        if label is not None:
+            path = label
             user_id = "-"
         else:
             match = getattr(request, "resolver_match", None)
