@@ -156,7 +156,7 @@ def test_a_survey_is_opened_answered_anonymously_and_the_coverage_shown(world, n
     assert_accessible(page)
     page.get_by_label("Færrest svar som vises").fill("2")
     page.get_by_role("button", name="Åpne undersøkelsen").click()
-    assert page.locator(".error-summary").is_visible()  # below the least threshold: told why, nothing saved
+    page.locator(".error-summary").wait_for()  # below the least threshold: told why, nothing saved
     assert_accessible(page)
     page.get_by_label("Færrest svar som vises").fill("3")
     page.get_by_label("Stenger").fill((timezone.localdate() + timedelta(days=7)).isoformat())
@@ -170,12 +170,12 @@ def test_a_survey_is_opened_answered_anonymously_and_the_coverage_shown(world, n
     emil.wait_for_url("**/risiko/undersokelse/*/")
     assert_accessible(emil)
     emil.get_by_role("button", name="Send svarene mine").click()  # nothing chosen: every question says so
-    assert emil.locator(".error-summary").is_visible()
+    emil.locator(".error-summary").wait_for()
     assert_accessible(emil)
     for fieldset in emil.locator("fieldset").all():
         fieldset.get_by_label("Mye", exact=True).check()
     emil.get_by_role("button", name="Send svarene mine").click()
-    assert emil.get_by_text("Du har svart på denne undersøkelsen. Takk!").first.is_visible()
+    emil.get_by_text("Du har svart på denne undersøkelsen. Takk!").first.wait_for()
     assert_accessible(emil)
 
     helga = new_context().new_page()
