@@ -7,6 +7,14 @@ the edit is refused and nothing is overwritten.
 from django.utils.translation import gettext_lazy as _
 
 
+# What a page says when it shows a form again after a stale edit, with the other person's change
+# and the user's input kept (the API and pages that cannot keep it use StaleVersion.message).
+STALE_INPUT_KEPT = _(
+    "Someone else changed this meanwhile. Their change is shown here and your input is kept: check it and "
+    "save again."
+)
+
+
 class StaleVersion(Exception):
     message = _("Someone else changed this meanwhile. Reload to see their change, then make yours again.")
 

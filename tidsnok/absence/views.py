@@ -466,7 +466,7 @@ def _unit_options(units, chosen) -> tuple[list[tuple[int, str]], bool]:
     tops = list(units.exclude(parent_id__in=units.values("pk")).values_list("pk", flat=True))
     wanted = Q(pk__in=tops) | Q(parent_id__in=tops)
     if chosen is not None:
-        ancestors = [int(part) for part in chosen.path.strip("/").split("/") if part]
+        ancestors = chosen.ancestor_ids
         wanted |= Q(pk__in=ancestors) | Q(parent_id=chosen.pk)
     rows = list(units.filter(wanted).values_list("id", "name", "depth"))
     least = min(depth for _pk, _name, depth in rows)

@@ -138,7 +138,7 @@ def _excluded_ids(case) -> set[int]:
 
 def _hr_candidates(case) -> list[Person]:
     """HR people whose scope covers the case's unit, most specific scope first."""
-    ancestors = [int(p) for p in case.unit.path.strip("/").split("/") if p]
+    ancestors = case.unit.ancestor_ids
     rows = (
         RoleAssignment.objects.active()
         .filter(role=Role.HR, person__organisation_id=case.organisation_id)
@@ -168,7 +168,7 @@ def _responsible_manager(case, concerned: Person) -> tuple[Person | None, str]:
     """The nearest manager of the concerned person who is not excluded: her own
     unit's manager, else the next manager up (habilitet moves the case upwards)."""
     excluded = _excluded_ids(case) | {concerned.pk}
-    ancestors = [int(p) for p in concerned.unit.path.strip("/").split("/") if p]
+    ancestors = concerned.unit.ancestor_ids
     rows = (
         RoleAssignment.objects.active()
         .filter(role__in=[Role.MANAGER, Role.DEPUTY], unit_id__in=ancestors)

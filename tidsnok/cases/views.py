@@ -74,7 +74,7 @@ from tidsnok.deadlines.calendar import normalise_lang
 from tidsnok.org import scope
 from tidsnok.org.models import Person, Role, RoleAssignment, Unit
 from tidsnok.org.search import asked, chosen_unit, more_than, people_matching
-from tidsnok.versioning import StaleVersion
+from tidsnok.versioning import STALE_INPUT_KEPT, StaleVersion
 
 PAGE_SIZE = 25
 # More people than this in one unit's subtree cannot be ticked off in a list:
@@ -83,11 +83,6 @@ PEOPLE_LIMIT = 400
 # Parties first, in this order, in every list of people on a case.
 ROLE_ORDER = {PartyRole.CONCERNED: 0, PartyRole.ACCUSED: 1, PartyRole.REPORTER: 2, PartyRole.WITNESS: 3,
               PartyRole.OTHER: 4}
-
-STALE_MESSAGE = gettext_lazy(
-    "Someone else changed this meanwhile. Their change is shown here and your input is kept: check it and "
-    "save again."
-)
 
 
 def _lang() -> str:
@@ -629,7 +624,7 @@ def _render_case(request, case):
 def _handler_candidates(user, case, page: CasePage) -> PersonChoices:
     """Managers and HR whose role reaches the case's unit, whom the user may see,
     and who are neither handling the case already nor shut out of it."""
-    ancestors = [int(p) for p in case.unit.path.strip("/").split("/") if p]
+    ancestors = case.unit.ancestor_ids
     holders = RoleAssignment.objects.active().filter(
         role__in=[Role.MANAGER, Role.DEPUTY, Role.HR]
     ).filter(Q(unit__isnull=True) | Q(unit_id__in=ancestors))
@@ -790,7 +785,7 @@ def measure_status(request, case_id: int, measure_id: int):
             data[f"{key}-version"] = str(measure.version)
             stale = MeasureStatusForm(data, prefix=key)
             stale.is_valid()
-            stale.add_error(None, str(STALE_MESSAGE))
+            stale.add_error(None, str(STALE_INPUT_KEPT))
             return form_page(stale, 409)
         except ValidationError as error:
             apply_service_errors(form, error)
@@ -807,7 +802,7 @@ def _with_current_version(request, key, form_class, case):
     data[f"{key}-version"] = str(case.version)
     form = form_class(data, prefix=key)
     form.is_valid()
-    form.add_error(None, str(STALE_MESSAGE))
+    form.add_error(None, str(STALE_INPUT_KEPT))
     return form
 
 

@@ -94,6 +94,11 @@ class Unit(models.Model):
     def __str__(self):
         return self.name
 
+    @property
+    def ancestor_ids(self) -> list[int]:
+        """The ids of the units from the root down to this one (itself last), read from `path`."""
+        return [int(part) for part in self.path.strip("/").split("/") if part]
+
     def compute_path(self):
         # Zero-padded, so that ordering by path is tree order whatever the ids'
         # lengths ("/0000000098/0000000102/" after "/0000000098/").

@@ -134,17 +134,18 @@ def organisation_id_of(user) -> int | None:
     return person.organisation_id if person else None
 
 
-def managers_of_person(person: Person, on: date | None = None) -> list[Person]:
-    """The nearest managers (and deputies) responsible for `person`: those of
-    her unit, or, if it has none, of the closest unit above it."""
+def managers_of_unit(unit: Unit, on: date | None = None, *, exclude: Person | None = None) -> list[Person]:
+    """The nearest managers (and deputies) of a unit: its own, or, if it has none, those of the
+    closest unit above it; the manager first. `exclude` is left out (a manager is not her own)."""
     on = on or timezone.localdate()
-    ancestor_ids = [int(part) for part in person.unit.path.strip("/").split("/") if part]
+    ancestor_ids = unit.ancestor_ids
     rows = (
         RoleAssignment.objects.active(on)
         .filter(role__in=[Role.MANAGER, Role.DEPUTY], unit_id__in=ancestor_ids)
-        .exclude(person=person)
         .select_related("person", "unit")
     )
+    if exclude is not None:
+        rows = rows.exclude(person=exclude)
     by_unit: dict[int, list[RoleAssignment]] = {}
     for row in rows:
         by_unit.setdefault(row.unit_id, []).append(row)
@@ -153,3 +154,9 @@ def managers_of_person(person: Person, on: date | None = None) -> list[Person]:
             ordered = sorted(by_unit[unit_id], key=lambda r: (r.role != Role.MANAGER, r.person_id))
             return [r.person for r in ordered]
     return []
+
+
+def managers_of_person(person: Person, on: date | None = None) -> list[Person]:
+    """The nearest managers (and deputies) responsible for `person`: those of
+    her unit, or, if it has none, of the closest unit above it."""
+    return managers_of_unit(person.unit, on, exclude=person)

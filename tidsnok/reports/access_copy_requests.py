@@ -43,7 +43,7 @@ def one_month_after(day: date) -> date:
 def _hr_for(person: Person, on: date) -> list:
     """The logins of HR whose scope reaches the person: HR for the whole organisation,
     or for her unit or one above it."""
-    ancestor_ids = [int(part) for part in person.unit.path.strip("/").split("/") if part]
+    ancestor_ids = person.unit.ancestor_ids
     rows = (
         RoleAssignment.objects.active(on)
         .filter(role=Role.HR, person__organisation_id=person.organisation_id, person__user__isnull=False)

@@ -19,6 +19,7 @@ from tidsnok.org import scope
 from tidsnok.org.models import Person, Role, Unit
 from tidsnok.risk import rules
 from tidsnok.risk.models import Action, Assessment, Status
+from tidsnok.risk.policy import edit_unit_ids
 
 STATES = ("overdue", "missing", "due_soon", "current")
 
@@ -42,12 +43,11 @@ def unit_scope(user):
     """ALL, or the ids of the units whose coverage the user may see; empty for everyone else."""
     if scope.person_of(user) is None:
         return frozenset()
-    if scope.hr_scope(user) == scope.ALL or Role.AMU in scope.roles_of(user):
-        return scope.ALL
+    editable = edit_unit_ids(user)  # HR in scope and the managers
     reps = scope.safety_rep_unit_ids(user)
-    if reps == scope.ALL:
+    if editable == scope.ALL or reps == scope.ALL or Role.AMU in scope.roles_of(user):
         return scope.ALL
-    return frozenset(scope.hr_scope(user)) | frozenset(scope.managed_unit_ids(user)) | frozenset(reps)
+    return editable | frozenset(reps)
 
 
 def may_view(user) -> bool:

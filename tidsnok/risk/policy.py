@@ -17,7 +17,7 @@ from django.db.models import Q
 from tidsnok.access.policy import register
 from tidsnok.org import scope
 from tidsnok.org.models import Role
-from tidsnok.risk.models import Action, Assessment
+from tidsnok.risk.models import Action, Assessment, Invitation, Survey
 
 EDIT_ACTIONS = {"edit"}
 
@@ -75,6 +75,20 @@ def actions_visible(user, action="view"):
     return Action.objects.filter(assessment__in=assessments_visible(user, "edit" if action == "edit" else "view"))
 
 
+def surveys_visible(user, action="view"):
+    """A survey goes with its assessment; "answer" is for those asked to answer it (an employee of
+    a unit below the assessment's reads the questions, not the assessment)."""
+    if action == "answer":
+        person = scope.person_of(user)
+        if person is None:
+            return Survey.objects.none()
+        return Survey.objects.select_related("assessment__unit").filter(
+            pk__in=Invitation.objects.filter(person=person).values("survey_id"))
+    return Survey.objects.select_related("assessment__unit").filter(
+        assessment__in=assessments_visible(user, "edit" if action == "edit" else "view"))
+
+
 def register_policies():
     register(Assessment, assessments_visible)
     register(Action, actions_visible)
+    register(Survey, surveys_visible)

@@ -24,6 +24,7 @@ from tidsnok.notify import services as notify_services
 from tidsnok.org import scope
 from tidsnok.org.models import Person, Role, RoleAssignment, Unit
 from tidsnok.risk import rules
+from tidsnok.risk.policy import edit_unit_ids
 from tidsnok.risk.models import (
     Action, Assessment, Comment, Consequence, Likelihood, Method, Participant, ParticipantRole, Risk, Status, Survey,
 )
@@ -101,8 +102,6 @@ def startable_units(user):
     person = scope.person_of(user)
     if person is None:
         return Unit.objects.none()
-    from tidsnok.risk.policy import edit_unit_ids
-
     units = Unit.objects.filter(organisation_id=person.organisation_id)
     editable = edit_unit_ids(user)
     if editable != scope.ALL:
@@ -121,7 +120,7 @@ TAKING_PART_ROLES = [Role.MANAGER, Role.DEPUTY, Role.SAFETY_REP, Role.HR, Role.A
 def role_holders(assessment: Assessment, today: date):
     """Active assignments of TAKING_PART_ROLES on the assessment's unit, a unit above it or the
     whole organisation, of people still working there."""
-    ancestors = [int(part) for part in assessment.unit.path.strip("/").split("/") if part]
+    ancestors = assessment.unit.ancestor_ids
     return (RoleAssignment.objects.active(today)
             .filter(person__organisation_id=assessment.organisation_id, role__in=TAKING_PART_ROLES)
             .filter(Q(unit__isnull=True) | Q(unit_id__in=ancestors))
@@ -574,22 +573,6 @@ def open_actions_of(person: Person):
 # --- reminders (the sweep) -----------------------------------------------------------------------
 
 
-def _managers_of_unit(unit: Unit, today: date) -> list:
-    """The users of the unit's own managers and deputies, else of the nearest unit above."""
-    ids = [int(part) for part in unit.path.strip("/").split("/") if part]
-    rows = (RoleAssignment.objects.active(today)
-            .filter(role__in=[Role.MANAGER, Role.DEPUTY], unit_id__in=ids, person__user__isnull=False,
-                    person__user__is_active=True)
-            .values_list("unit_id", "person__user_id"))
-    by_unit: dict[int, list[int]] = {}
-    for unit_id, user_id in rows:
-        by_unit.setdefault(unit_id, []).append(user_id)
-    for unit_id in reversed(ids):
-        if unit_id in by_unit:
-            return sorted(set(by_unit[unit_id]))
-    return []
-
-
 def remind_due(worker: str = "") -> int:
     """Sweep upkeep: remind owners of measures due soon or overdue, and a unit's managers of a
     review due within a month or overdue. Each reminder once: the row is claimed by a
@@ -638,7 +621,8 @@ def remind_due(worker: str = "") -> int:
                 review_reminded="overdue" if newer else stage)
             if not claimed or newer:
                 continue
-            for user in User.objects.filter(pk__in=_managers_of_unit(assessment.unit, today)):
+            managers = scope.managers_of_unit(assessment.unit, today)
+            for user in User.objects.filter(pk__in=[m.user_id for m in managers if m.user_id], is_active=True):
                 # The user in the key: the outbox's key is unique across users (each her own e-mail).
                 notify_services.queue(user, "risk_review", f"risk_review:{assessment.pk}:{stage}:{user.pk}",
                                       data={"assessment_id": assessment.pk, "stage": stage,

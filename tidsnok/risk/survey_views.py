@@ -7,7 +7,7 @@ from django.contrib import messages as flash
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -15,6 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from tidsnok.access.policy import AccessDenied, can, get_visible_or_404
 from tidsnok.cases.forms import apply_service_errors
+from tidsnok.deadlines.calendar import normalise_lang
 from tidsnok.risk import rules
 from tidsnok.risk import survey as surveys
 from tidsnok.risk.models import Assessment, Survey
@@ -22,7 +23,7 @@ from tidsnok.risk.survey_forms import AnswerForm, OpenSurveyForm
 
 
 def _lang() -> str:
-    return "en" if (get_language() or "nb").startswith("en") else "nb"
+    return normalise_lang(get_language())
 
 
 def panel(user, assessment: Assessment) -> dict:
@@ -73,7 +74,7 @@ def open_survey(request, assessment_pk):
 @login_required
 @require_http_methods(["GET", "POST"])
 def answer(request, pk):
-    survey = get_object_or_404(Survey.objects.select_related("assessment__unit"), pk=pk)
+    survey = get_visible_or_404(request.user, Survey, "answer", pk=pk)
     invitation = surveys.invitation_of(request.user, survey)
     if invitation is None:  # only those asked may see the questions
         raise Http404
@@ -100,8 +101,8 @@ def answer(request, pk):
 @login_required
 @require_POST
 def close(request, pk):
-    survey = get_object_or_404(Survey, pk=pk)
-    assessment = get_visible_or_404(request.user, Assessment, "edit", pk=survey.assessment_id)
+    survey = get_visible_or_404(request.user, Survey, "edit", pk=pk)
+    assessment = survey.assessment
     try:
         surveys.close_early(request.user, survey)
     except AccessDenied:

@@ -53,7 +53,7 @@ from tidsnok.risk.forms import (
     apply_service_errors,
 )
 from tidsnok.risk.models import Action, Assessment, Participant, Risk, Status
-from tidsnok.versioning import StaleVersion
+from tidsnok.versioning import STALE_INPUT_KEPT, StaleVersion
 
 PAGE_SIZE = 50
 # The people of the assessment's unit offered as owners and participants; the search finds others.
@@ -64,10 +64,6 @@ SEARCH_LIMIT = 50
 # Colour goes with the level's name in the badge, never alone (classes of the global stylesheet).
 LEVEL_CLASSES = {rules.HIGH: "status-late", rules.MEDIUM: "status-open", rules.LOW: "status-met"}
 
-STALE_MESSAGE = gettext_lazy(
-    "Someone else changed this meanwhile. Their change is shown here and your input is kept: check it and "
-    "save again."
-)
 COMPLETED_MESSAGE = gettext_lazy("The assessment is completed. Start a new one for the next round.")
 
 # The assessment page's forms: the key is their prefix, the anchor of their place on the page,
@@ -367,7 +363,7 @@ def _submit(request, key, make, call, *, done, back, again, version=None):
             data[f"{key}-version"] = str(version())
             form = make(data)
             form.is_valid()
-            form.add_error(None, str(STALE_MESSAGE))
+            form.add_error(None, str(STALE_INPUT_KEPT))
             return again(form, 409)
         except ValidationError as error:
             apply_service_errors(form, error)

@@ -41,7 +41,7 @@ from tidsnok.deadlines.calendar import normalise_lang
 from tidsnok.org import scope
 from tidsnok.org.models import Organisation, Person
 from tidsnok.org.search import asked, people_matching
-from tidsnok.versioning import StaleVersion
+from tidsnok.versioning import STALE_INPUT_KEPT, StaleVersion
 from tidsnok.whistleblowing import attachments as files
 from tidsnok.whistleblowing import retaliation, services
 from tidsnok.whistleblowing.forms import (
@@ -78,10 +78,6 @@ from tidsnok.whistleblowing.models import (
     Routine,
 )
 
-STALE_MESSAGE = gettext_lazy(
-    "Someone else changed this meanwhile. Their change is shown here and your input is kept: check it and "
-    "save again."
-)
 PAGE_SIZE = 25
 # People one list of candidate handlers may hold; beyond it the person is searched for.
 CANDIDATE_LIMIT = 400
@@ -652,7 +648,7 @@ def _act(request, report, key, form, run, done):
         try:
             run(form.cleaned_data)
         except StaleVersion:
-            form.add_error(None, str(STALE_MESSAGE))
+            form.add_error(None, str(STALE_INPUT_KEPT))
             report = _report_for(request.user, report.case_id)
             return _render_report(request, report, bound={key: form}, status=409)
         except ValidationError as error:
@@ -915,7 +911,7 @@ def routine_view(request, routine_id: int):
             services.update_routine(request.user, routine, c["version"], encouragement=c["encouragement"],
                                     how_to_report=c["how_to_report"], handling=c["handling"])
         except StaleVersion:
-            form.add_error(None, str(STALE_MESSAGE))
+            form.add_error(None, str(STALE_INPUT_KEPT))
             return _routine_page(request, routine, bound={"rutine": form}, status=409)
         except ValidationError as error:
             apply_service_errors(form, error)
@@ -954,7 +950,7 @@ def routine_publish(request, routine_id: int):
         try:
             services.publish_routine(request.user, routine, form.cleaned_data["version"])
         except StaleVersion:
-            form.add_error(None, str(STALE_MESSAGE))
+            form.add_error(None, str(STALE_INPUT_KEPT))
             return _routine_page(request, routine, bound={"publiser": form}, status=409)
         except ValidationError as error:
             apply_service_errors(form, error)
