@@ -11,7 +11,9 @@
 - A fresh browser context (cookies, language, viewport) per test.
 - `assert_accessible(page)` runs axe-core and fails with its report.
 - `log_in(page, user, totp_secret)` goes through the real login form, and the
-  second-factor step for personas that have one.
+  second-factor step for personas that have one. `sign_in(page, user)` gives the
+  page a logged-in session without the form, for the tests whose subject is
+  elsewhere: test_foundation_pages covers the form and the second factor.
 """
 
 import os
@@ -105,6 +107,7 @@ def new_context(browser, live_server):
 
     def _new_context(locale: str = NORWEGIAN, **kwargs):
         context = browser.new_context(base_url=live_server.url, locale=locale, **kwargs)
+        context.tidsnok_url = live_server.url  # for sign_in's cookie
         # Generous: a loaded CI machine (two workers, two databases) can be slow.
         context.set_default_timeout(30_000)
         context.on("page", _watch)
@@ -163,6 +166,24 @@ def log_in(page, user, totp_secret: str | None = None, *, expect_path: str | Non
         page.locator("main form button[type=submit]").first.click()
     if expect_path is not None:
         page.wait_for_url(lambda url: urlsplit(url).path == expect_path)
+    return page
+
+
+def sign_in(page, user, *, path: str | None = "/"):
+    """A session for `user` as the login form would leave it (Django's own login(), which
+    the form ends in), put into the page's cookies; then open `path`. It skips the form and
+    the authenticator step, and the wait for a fresh code that step may need (up to 8 s).
+    `path=None` opens nothing."""
+    from django.conf import settings
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    session = client.cookies[settings.SESSION_COOKIE_NAME].value
+    page.context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": session,
+                               "url": page.context.tidsnok_url, "httpOnly": True, "sameSite": "Lax"}])
+    if path is not None:
+        page.goto(path)
     return page
 
 

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from tidsnok.cases import services
 from tidsnok.cases.models import Case, Kind, MeasureKind, Source, Status
-from tests.browser.conftest import PHONE, assert_accessible, has_horizontal_scroll, log_in
+from tests.browser.conftest import PHONE, assert_accessible, has_horizontal_scroll, sign_in
 from tests.conftest import enrol_totp
 
 
@@ -38,7 +38,7 @@ def submit(page, box_id, button):
 
 def test_manager_registers_a_case_documents_it_and_closes_it(world, page):
     today = timezone.localdate()
-    log_in(page, world.user("marte"))
+    sign_in(page, world.user("marte"))
     page.get_by_role("navigation", name="Hovedmeny").get_by_role("link", name="Saker", exact=True).click()
     page.wait_for_url("**/saker/")
     assert heading(page) == "Saker"
@@ -146,7 +146,7 @@ def _case_with_measure(world):
 def test_employee_answers_a_measure_and_comments(world, page):
     case = _case_with_measure(world)
     measure = case.measures.get()
-    log_in(page, world.user("emil"))
+    sign_in(page, world.user("emil"))
     page.get_by_role("navigation", name="Hovedmeny").get_by_role("link", name="Mine saker").click()
     page.wait_for_url("**/saker/mine/")
     assert_accessible(page)
@@ -184,8 +184,8 @@ def test_hr_handles_the_case_where_the_manager_is_accused(world, new_context):
         factors=["harassment"], description="Emil forteller om nedsettende kommentarer fra lederen.",
         source=Source.EMPLOYEE_TOLD, known_at=timezone.localdate(),
     )
-    secret = enrol_totp(world.user("hugo"))
-    hr = log_in(new_context().new_page(), world.user("hugo"), secret)
+    enrol_totp(world.user("hugo"))  # HR pages need a second factor enrolled
+    hr = sign_in(new_context().new_page(), world.user("hugo"))
     hr.get_by_role("navigation", name="Hovedmeny").get_by_role("link", name="Saker", exact=True).click()
     hr.wait_for_url("**/saker/")
     listing = hr.locator("main").inner_text()
@@ -196,7 +196,7 @@ def test_hr_handles_the_case_where_the_manager_is_accused(world, new_context):
     assert "Marte Leder er part i saken (anklaget)" in hr.locator("main").inner_text()
     assert_accessible(hr)
 
-    manager = log_in(new_context().new_page(), world.user("marte"))
+    manager = sign_in(new_context().new_page(), world.user("marte"))
     response = manager.goto(f"/saker/{case.pk}/")
     assert response.status == 404
     manager.goto("/saker/")
@@ -206,7 +206,7 @@ def test_hr_handles_the_case_where_the_manager_is_accused(world, new_context):
 def test_case_page_has_no_horizontal_scroll_on_a_phone(world, new_context):
     case = _case_with_measure(world)
     page = new_context(viewport=PHONE, is_mobile=True, has_touch=True).new_page()
-    log_in(page, world.user("marte"))
+    sign_in(page, world.user("marte"))
     page.goto(f"/saker/{case.pk}/")
     assert not has_horizontal_scroll(page)
     assert_accessible(page)

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from tests.browser.conftest import PHONE, assert_accessible, has_horizontal_scroll, log_in
+from tests.browser.conftest import PHONE, assert_accessible, has_horizontal_scroll, sign_in
 from tests.conftest import enrol_totp
 from tests.notify.conftest import open_case
 from tidsnok.audit.models import AuditEvent
@@ -18,7 +18,8 @@ from tidsnok.reports.inspection import PACK_ACTION
 def test_hr_downloads_the_inspection_pack(world, page):
     today = timezone.localdate()
     case = open_case(world, known_at=today - timedelta(days=20))
-    log_in(page, world.user("hanne"), enrol_totp(world.user("hanne")))
+    enrol_totp(world.user("hanne"))  # HR pages need a second factor enrolled
+    sign_in(page, world.user("hanne"))
     page.get_by_role("navigation", name="Hovedmeny").get_by_role("link", name="Tilsyn").click()
     page.wait_for_url("**/rapporter/tilsyn/")
     assert page.locator("h1").inner_text() == "Tilsynspakke"
@@ -49,7 +50,8 @@ def test_hr_downloads_the_inspection_pack(world, page):
 
 def test_the_inspection_page_on_a_phone(world, new_context):
     page = new_context(viewport=PHONE).new_page()
-    log_in(page, world.user("hanne"), enrol_totp(world.user("hanne")))
+    enrol_totp(world.user("hanne"))  # HR pages need a second factor enrolled
+    sign_in(page, world.user("hanne"))
     page.goto("/rapporter/tilsyn/")
     assert not has_horizontal_scroll(page)
     assert_accessible(page)

@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from tests.browser.conftest import assert_accessible, log_in
+from tests.browser.conftest import assert_accessible, sign_in
 from tests.conftest import enrol_totp
 from tests.notify.conftest import open_case, sweep_at
 
@@ -22,7 +22,7 @@ def reminded(world):
 
 def test_the_bell_and_the_notifications_page(world, page):
     case = reminded(world)
-    log_in(page, world.user("marte"))
+    sign_in(page, world.user("marte"))
     bell = page.get_by_role("link", name="Meldinger")
     count = int(page.locator(".bell-count").inner_text())
     assert count >= 3
@@ -43,7 +43,7 @@ def test_the_bell_and_the_notifications_page(world, page):
 
 def test_reminder_settings_and_the_calendar_address(world, page):
     reminded(world)
-    log_in(page, world.user("marte"))
+    sign_in(page, world.user("marte"))
     page.goto("/meldinger/innstillinger/")
     assert_accessible(page)
     page.get_by_label("Bare den daglige oversikten").check()
@@ -64,7 +64,8 @@ def test_reminder_settings_and_the_calendar_address(world, page):
 def test_the_compliance_overview_for_hr(world, page):
     reminded(world)
     open_case(world, actor="kim", known_at=timezone.localdate() - timedelta(days=20), concerns=[world.kari])
-    log_in(page, world.user("hanne"), enrol_totp(world.user("hanne")))
+    enrol_totp(world.user("hanne"))  # HR pages need a second factor enrolled
+    sign_in(page, world.user("hanne"))
     page.get_by_role("navigation", name="Hovedmeny").get_by_role("link", name="Etterlevelse").click()
     page.wait_for_url("**/etterlevelse/")
     assert page.locator("svg.compliance-chart").count() == 1
@@ -84,7 +85,7 @@ def test_the_compliance_overview_in_english_on_a_phone(world, new_context):
 
     reminded(world)
     page = new_context(locale="en-US", viewport=PHONE).new_page()
-    log_in(page, world.user("helga"))
+    sign_in(page, world.user("helga"))
     page.goto("/etterlevelse/")
     assert page.locator("h1").inner_text() == "Compliance"
     assert not has_horizontal_scroll(page)

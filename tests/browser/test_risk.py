@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from tests.browser.conftest import assert_accessible, log_in
+from tests.browser.conftest import assert_accessible, sign_in
 from tidsnok.risk import services
 from tidsnok.risk.models import Assessment, Status
 
@@ -30,7 +30,7 @@ def open_details(page, box_id):
 def test_a_manager_starts_an_assessment_records_the_round_and_completes_it(world, new_context):
     page = new_context(locale=ENGLISH).new_page()
     today = timezone.localdate()
-    log_in(page, world.user("marte"))
+    sign_in(page, world.user("marte"))
     page.get_by_role("navigation", name="Main menu").get_by_role("link", name="Risk assessment").click()
     page.wait_for_url("**/risiko/")
     assert heading(page) == "Risk assessment"
@@ -124,7 +124,7 @@ def test_an_employee_reads_her_units_assessment_and_comments(world, new_context)
                         due=today + timedelta(days=30), risk=risk)
 
     page = new_context(locale=ENGLISH).new_page()
-    log_in(page, world.user("emil"))
+    sign_in(page, world.user("emil"))
     page.get_by_role("navigation", name="Main menu").get_by_role("link", name="Risk assessment").click()
     page.get_by_role("link", name="Kartlegging 2026").click()
     page.wait_for_url(f"**/risiko/{assessment.pk}/")
@@ -148,7 +148,7 @@ def test_a_survey_is_opened_answered_anonymously_and_the_coverage_shown(world, n
     assessment = services.start_assessment(world.user("marte"), world.units["HJ"], title="Kartlegging med undersøkelse",
                                            method="both", started_on=timezone.localdate())
     page = new_context().new_page()
-    log_in(page, world.user("marte"))
+    sign_in(page, world.user("marte"))
     page.goto(f"/risiko/{assessment.pk}/")
     page.get_by_role("link", name="Åpne en undersøkelse").click()
     page.wait_for_url(f"**/risiko/undersokelse/ny/{assessment.pk}/")
@@ -165,7 +165,7 @@ def test_a_survey_is_opened_answered_anonymously_and_the_coverage_shown(world, n
     assert "0 av 5 har svart" in page.locator("#survey").inner_text()
 
     emil = new_context().new_page()
-    log_in(emil, world.user("emil"))
+    sign_in(emil, world.user("emil"))
     emil.get_by_role("link", name="Arbeidsmiljøet i Hjemmetjenesten").click()
     emil.wait_for_url("**/risiko/undersokelse/*/")
     assert_accessible(emil)
@@ -179,7 +179,7 @@ def test_a_survey_is_opened_answered_anonymously_and_the_coverage_shown(world, n
     assert_accessible(emil)
 
     helga = new_context().new_page()
-    log_in(helga, world.user("helga"))
+    sign_in(helga, world.user("helga"))
     helga.goto("/risiko/dekning/")
     assert heading(helga) == "Risikovurderinger per enhet"
     assert "Aldri vurdert" in helga.locator("table").inner_text()

@@ -12,7 +12,7 @@ from django.utils import timezone
 from tidsnok.absence import services
 from tidsnok.absence.models import Episode, PlanSending, PlanVersion
 from tidsnok.cases.models import DeadlineStatus
-from tests.browser.conftest import assert_accessible, log_in
+from tests.browser.conftest import assert_accessible, sign_in
 from tests.conftest import enrol_totp
 
 
@@ -45,7 +45,7 @@ def test_a_doctor_certified_absence_from_registration_to_a_plan_sent_to_the_doct
     first_day = today - timedelta(days=10)
 
     # --- the manager registers the absence ----------------------------------------------------
-    manager = log_in(new_context().new_page(), world.user("marte"))
+    manager = sign_in(new_context().new_page(), world.user("marte"))
     manager.get_by_role("navigation", name="Hovedmeny").get_by_role("link", name="Sykefravær", exact=True).click()
     manager.wait_for_url("**/sykefravaer/")
     assert_accessible(manager)
@@ -85,7 +85,7 @@ def test_a_doctor_certified_absence_from_registration_to_a_plan_sent_to_the_doct
     assert_accessible(manager)
 
     # --- the employee reads it, comments and disagrees ----------------------------------------
-    employee = log_in(new_context().new_page(), world.user("emil"))
+    employee = sign_in(new_context().new_page(), world.user("emil"))
     employee.get_by_role("navigation", name="Hovedmeny").get_by_role("link", name="Sykefravær", exact=True).click()
     employee.wait_for_url("**/sykefravaer/")
     employee.get_by_role("link", name="Oppfølging", exact=True).click()
@@ -168,15 +168,15 @@ def test_a_doctor_certified_absence_from_registration_to_a_plan_sent_to_the_doct
 
 
 def test_the_statistics_and_import_pages_are_accessible(world, new_context):
-    manager = log_in(new_context().new_page(), world.user("marte"))
+    manager = sign_in(new_context().new_page(), world.user("marte"))
     manager.goto("/sykefravaer/")
     manager.get_by_role("link", name="Statistikk").click()
     manager.wait_for_url("**/sykefravaer/statistikk/")
     assert "Sykefraværsstatistikk" in main_text(manager)
     assert_accessible(manager)
 
-    secret = enrol_totp(world.user("hanne"))
-    hr = log_in(new_context().new_page(), world.user("hanne"), secret)
+    enrol_totp(world.user("hanne"))  # HR pages need a second factor enrolled
+    hr = sign_in(new_context().new_page(), world.user("hanne"))
     hr.goto("/sykefravaer/")
     hr.get_by_role("link", name="Importer fra lønnssystemet").click()
     hr.wait_for_url("**/sykefravaer/import/")
@@ -196,8 +196,8 @@ def test_the_statistics_and_import_pages_are_accessible(world, new_context):
 
 def test_hr_for_a_large_organisation_finds_the_employee_by_unit_and_name(world, new_context, monkeypatch):
     monkeypatch.setattr("tidsnok.absence.views.PEOPLE_LIMIT", 3)
-    secret = enrol_totp(world.user("hanne"))
-    hr = log_in(new_context().new_page(), world.user("hanne"), secret)
+    enrol_totp(world.user("hanne"))  # HR pages need a second factor enrolled
+    hr = sign_in(new_context().new_page(), world.user("hanne"))
     hr.goto("/sykefravaer/ny/")
     assert "for mange personer til å liste dem" in main_text(hr)
     assert_accessible(hr)

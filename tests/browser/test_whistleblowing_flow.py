@@ -19,10 +19,9 @@ import pytest
 import time_machine
 from django.core import mail
 from django.db import connection
-from django.test import Client
 from django.utils import timezone
 
-from tests.browser.conftest import assert_accessible
+from tests.browser.conftest import assert_accessible, sign_in
 from tests.conftest import enrol_totp
 from tidsnok.notify.services import anonymous_mail_time
 from tidsnok.notify.sweep import run_round
@@ -62,13 +61,9 @@ def _database_contents() -> dict[str, bytes]:
     return contents
 
 
-def _handler_context(new_context, live_server, user):
-    enrol_totp(user)
-    client = Client()
-    client.force_login(user)
-    context = new_context()
-    context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}])
-    return context
+def _handler_page(new_context, user):
+    enrol_totp(user)  # HR pages need a second factor enrolled
+    return sign_in(new_context().new_page(), user, path=None)
 
 
 def test_an_anonymous_report_end_to_end_leaves_no_trace_of_the_reporter(
@@ -104,7 +99,7 @@ def test_an_anonymous_report_end_to_end_leaves_no_trace_of_the_reporter(
     assert Report.objects.get().reporter is None
 
     # --- the handler reads it and replies
-    handler = _handler_context(new_context, live_server, world.user("hanne")).new_page()
+    handler = _handler_page(new_context, world.user("hanne"))
     handler.goto("/varsler/")
     assert_accessible(handler)
     handler.get_by_role("link", name=Report.objects.get().case.number).click()
@@ -170,7 +165,6 @@ def test_an_anonymous_report_end_to_end_leaves_no_trace_of_the_reporter(
 
 
 def test_the_other_whistleblowing_pages_are_accessible(world, new_context, live_server):
-    from tests.browser.conftest import log_in
     from tests.whistleblowing.conftest import send
     from tidsnok.whistleblowing import retaliation, services
 
@@ -181,7 +175,7 @@ def test_the_other_whistleblowing_pages_are_accessible(world, new_context, live_
                               change_on=submitted.report.received_on, justification="Ny turnus.")
     routine = services.start_routine(world.user("hanne"), world.org)
 
-    hr = _handler_context(new_context, live_server, world.user("hanne")).new_page()
+    hr = _handler_page(new_context, world.user("hanne"))
     for path in ("/varsler/innstillinger/", "/varsler/rutiner/", f"/varsler/rutiner/{routine.pk}/",
                  "/varsler/gjengjeldelse/", f"/varsler/{submitted.report.case_id}/"):
         hr.goto(path)
@@ -194,7 +188,7 @@ def test_the_other_whistleblowing_pages_are_accessible(world, new_context, live_
     assert_accessible(hr)
 
     emil = new_context().new_page()
-    log_in(emil, world.user("emil"))
+    sign_in(emil, world.user("emil"))
     emil.goto("/varsling/mine/")
     assert_accessible(emil)
     emil.goto(f"/varsling/mine/{submitted.report.pk}/")

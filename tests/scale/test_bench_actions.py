@@ -63,7 +63,7 @@ def test_bench_actions_posts_every_action_with_its_expected_status():
     call_command("generate", people=120, years=1, seed=3, password=PASSWORD, no_migrate=True, stdout=io.StringIO())
     add_what_a_small_organisation_lacks()
     out = io.StringIO()
-    call_command("bench", "actions", "--repeats", "1", stdout=out)
+    call_command("bench", "actions", "--repeats", "1", "--timings", "1", stdout=out)
     report = out.getvalue()
     summary = re.search(r"^(\d+) actions, (\d+) errors", report, re.M)
     assert summary, report
@@ -89,7 +89,7 @@ def test_bench_actions_posts_every_action_with_its_expected_status():
 def test_bench_actions_only_runs_the_actions_asked_for():
     call_command("generate", people=40, years=1, seed=3, password=PASSWORD, no_migrate=True, stdout=io.StringIO())
     out = io.StringIO()
-    call_command("bench", "actions", "--repeats", "1", "--only", "mark all read", stdout=out)
+    call_command("bench", "actions", "--repeats", "1", "--timings", "1", "--only", "mark all read", stdout=out)
     report = out.getvalue()
     assert re.search(r"^2 actions, 0 errors$", report, re.M), report
     assert "cases: open a case" not in report, report

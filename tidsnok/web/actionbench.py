@@ -18,7 +18,7 @@ on a refusal too). An action that does not do what it should is an error in the 
 with the start of its response, and is not timed. The others go through
 LoadBench.measure_floor, as the journeys of `bench load` do: the statements are captured
 once and re-run on a bare cursor for the SQL floor (median of --repeats re-runs), and the
-request is timed (median wall and CPU time of max(3, repeats // 3) runs).
+request is timed (median wall and CPU time of --timings runs, by default max(3, repeats // 3)).
 
 An action whose object the organisation lacks (a tiny one has few cases) is reported
 as "skipped: why", never left out silently.
@@ -43,6 +43,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--repeats", type=int, default=5,
                         help="Re-runs of each action's captured SQL for the floor (default 5); the action itself "
                              "is timed max(3, N // 3) times, as in bench load.")
+    parser.add_argument("--timings", type=int, default=None,
+                        help="Timed runs of each action (default max(3, repeats // 3)); 1 for a quick check.")
     parser.add_argument("--organisation", default=None, help="Name of the organisation (default: the largest).")
     parser.add_argument("--only", action="append", default=[], metavar="SUBSTRING",
                         help="Run only the actions whose name or user contains this (repeatable).")
@@ -635,7 +637,8 @@ class ActionBench:
         if action.error:
             return  # an action that fails is not timed: its figures would be those of an error page
         try:
-            self.loader.measure_floor(action.journey, self.options["repeats"])
+            # The checked POST above has warmed the caches and lazy imports.
+            self.loader.measure_floor(action.journey, self.options["repeats"], self.options["timings"], warm=False)
         except Exception as exc:  # noqa: BLE001
             action.error = f"while measuring: {type(exc).__name__}: {str(exc)[:BODY_SHOWN]}"
             return
@@ -655,6 +658,8 @@ class ActionBench:
 
         if self.options["repeats"] < 1:
             raise CommandError("--repeats must be 1 or more.")
+        if self.options["timings"] is not None and self.options["timings"] < 1:
+            raise CommandError("--timings must be 1 or more.")
         # What the sweep does every hour in production (a copied database may have no statistics).
         planner.analyze()
         self.setup()

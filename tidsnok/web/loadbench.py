@@ -521,7 +521,10 @@ class LoadBench:
 
     # --- the SQL floor -----------------------------------------------------------------------------
 
-    def measure_floor(self, journey: Journey, repeats: int):
+    def measure_floor(self, journey: Journey, repeats: int, timings: int | None = None, warm: bool = True):
+        """The journey's SQL floor (median of `repeats` re-runs of its statements on a bare cursor)
+        and its in-process time (median of `timings` runs, by default max(3, repeats // 3)).
+        `warm=False` skips the first, untimed request, for a caller that has just made it."""
         from django.db import connection, transaction
         from django.test import Client
 
@@ -555,7 +558,8 @@ class LoadBench:
                 transaction.set_rollback(True)
             return result
 
-        rolled_back(request)  # warm caches and lazy imports
+        if warm:
+            rolled_back(request)  # warm caches and lazy imports
         with connection.execute_wrapper(capture):
             response = rolled_back(request)
         if response.status_code not in journey.expect:
@@ -587,7 +591,7 @@ class LoadBench:
             slowest = max(range(len(captured)), key=medians.__getitem__)
             journey.slowest = (medians[slowest], captured[slowest][0])
         timings, cpu = [], []
-        for _ in range(max(3, repeats // 3)):
+        for _ in range(timings or max(3, repeats // 3)):
             started, started_cpu = time.perf_counter(), _cpu_with_children()
             rolled_back(request)
             timings.append(time.perf_counter() - started)
