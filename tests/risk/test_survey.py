@@ -218,3 +218,38 @@ def test_min_oversikt_lists_the_survey_until_she_has_answered(world, login, clie
     assert b"Surveys for you" in home.content and f"/risiko/undersokelse/{survey.pk}/".encode() in home.content
     surveys.answer(world.user("emil"), survey, answers(workload=2))
     assert b"Surveys for you" not in client.get("/", HTTP_ACCEPT_LANGUAGE="en").content
+
+
+def test_opening_for_many_people_asks_the_database_as_often_as_for_a_few(world):
+    """A survey for a sector invites thousands: its invitations, notifications and e-mails are
+    written in a few statements, not one round per person. The e-mails follow each person's
+    choice (the daily digest only: no e-mail now)."""
+    from django.db import connection, transaction
+    from django.test.utils import CaptureQueriesContext
+
+    from tidsnok.notify.models import Mail, Preference
+    from tidsnok.org import services as org_services
+
+    def queries_to_open():
+        with transaction.atomic():
+            with CaptureQueriesContext(connection) as queries:
+                opened(world)
+            transaction.set_rollback(True)
+        return len(queries)
+
+    queries_to_open()  # the first one also fills the per-process caches (the factor catalogue)
+    few = queries_to_open()
+    ada, hj = world.user("ada"), world.units["HJ"]
+    for n in range(40):
+        person, _ = org_services.save_person(ada, world.org, f"S{n:03d}", name=f"Pleier {n:03d}", unit_id=hj.pk)
+        org_services.link_login(ada, person, f"pleier{n:03d}@test.no")
+    Preference.objects.create(user=world.user("emil"), mode="digest")
+    assert queries_to_open() == few
+
+    survey = opened(world)
+    assert survey.invited == 45
+    assert Notification.objects.filter(kind="risk_survey").count() == 45
+    mailed = set(Mail.objects.filter(kind="risk_survey").values_list("to", flat=True))
+    assert len(mailed) == 44 and "emil@test.no" not in mailed and "pleier039@test.no" in mailed
+    assert Mail.objects.get(kind="risk_survey", to="ella@test.no").data == {
+        "assessment_id": survey.assessment_id, "survey_id": survey.pk, "closes": survey.closes_on.isoformat()}

@@ -191,6 +191,28 @@ def queue(user, kind: str, key: str, *, case=None, deadline=None, data=None, mai
         )
 
 
+def queue_many(kind: str, items, *, batch_size: int = 500) -> int:
+    """`queue` for many users at once, each with her own key and data: [(user, key, data), ...].
+    The same rows as `queue` in a few statements, however many there are (a survey opened for a
+    sector of thousands). Returns how many items it was given."""
+    items = list(items)
+    anonymous = stamping_day_only()
+    due = anonymous_mail_time(timezone.now()) if anonymous else timezone.now()
+    now = stamp()
+    modes = modes_of({user.pk for user, _key, _data in items})
+    notifications, mails = [], []
+    for user, key, data in items:
+        notifications.append(Notification(user=user, kind=kind, data=data or {}, key=key, created_at=now,
+                                          shown_from=due if anonymous else None))
+        to = address_of(user)
+        if to and modes[user.pk] == Mode.IMMEDIATE:
+            mails.append(Mail(key=key, user=user, to=to, language=language_of(user), kind=kind,
+                              data=mail_data(None, None, data), created_at=now, next_attempt_at=due))
+    Notification.objects.bulk_create(notifications, batch_size=batch_size, ignore_conflicts=True)
+    Mail.objects.bulk_create(mails, batch_size=batch_size, ignore_conflicts=True)
+    return len(items)
+
+
 def anonymous_mail_time(now: datetime) -> datetime:
     """When to e-mail the handlers of an anonymous report: with the day's mail, at the next
     TIDSNOK_DIGEST_HOUR (local time), never at once. An e-mail sent a minute after the report would tell its time,

@@ -98,10 +98,12 @@ def open_survey(actor, assessment: Assessment, *, closes_on: date, threshold: in
         "invited": len(people), "factors": [f.code for f in factors],
     }, role=scope.role_label(actor))
     Assessment.objects.filter(pk=current.pk).update(version=F("version") + 1)
-    for person in people:
-        notify_services.queue(person.user, "risk_survey", f"risk_survey:{survey.pk}:{person.user_id}",
-                              data={"assessment_id": current.pk, "survey_id": survey.pk,
-                                    "closes": closes_on.isoformat()})
+    # In a few statements: a survey for a whole sector invites thousands.
+    notify_services.queue_many("risk_survey", [
+        (person.user, f"risk_survey:{survey.pk}:{person.user_id}",
+         {"assessment_id": current.pk, "survey_id": survey.pk, "closes": closes_on.isoformat()})
+        for person in people
+    ])
     return survey
 
 
