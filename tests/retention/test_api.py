@@ -12,7 +12,7 @@ from tidsnok.audit.models import AuditEvent
 from tidsnok.retention import services
 from tidsnok.retention.models import DataClass, RetentionRule
 
-CLASSES = ["psychosocial", "harassment", "sick_leave", "episodes", "prompts", "whistleblowing"]
+CLASSES = ["psychosocial", "harassment", "sick_leave", "episodes", "prompts", "whistleblowing", "risk"]
 
 
 

@@ -273,6 +273,19 @@ __all__ = [
 
 
 @transaction.atomic
+def delete_by_data(kinds, key: str, ids) -> int:
+    """Delete the notifications and e-mails of `kinds` whose data[key] is one of `ids`: a room
+    above this one deleting its own objects (retention). Returns how many notifications went."""
+    ids = list(ids)
+    if not ids:
+        return 0
+    notifications = Notification.objects.filter(kind__in=kinds, **{f"data__{key}__in": ids})
+    count = notifications.count()
+    notifications.delete()
+    Mail.objects.filter(kind__in=kinds, **{f"data__{key}__in": ids}).delete()
+    return count
+
+
 def delete_for_cases(case_ids) -> int:
     """Delete the notifications and reminders of cases that are being deleted (retention).
     A notification only points to its case with SET_NULL: left alone it would outlive it as a

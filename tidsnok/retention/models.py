@@ -21,6 +21,7 @@ class DataClass(models.TextChoices):
     EPISODES = "episodes", _("Absence episodes outside any case")
     PROMPTS = "prompts", _("Handled frequent-absence prompts")
     WHISTLEBLOWING = "whistleblowing", _("Closed whistleblowing reports")
+    RISK = "risk", _("Risk assessments replaced by a newer one")
 
 
 class Mode(models.TextChoices):

@@ -1,7 +1,8 @@
 """Setting and applying the organisation's retention policy (DOMAIN §8).
 
-The retention room decides which cases and episodes a rule reaches; each room below deletes or
-restricts its own rows of them (cases, absence, whistleblowing and notify services). A class is
+The retention room decides which cases, episodes and risk assessments a rule reaches; each room
+below deletes or restricts its own rows of them (cases, absence, whistleblowing, notify and risk
+services). A class is
 applied in batches, each one transaction with one `retention.applied` audit event that says what
 class, by which rule, up to which day and which object ids: never names, texts or dates of
 absence. The audit events that pointed to deleted objects stay (the log is hash-chained and
@@ -28,6 +29,7 @@ from tidsnok.notify import services as notify_services
 from tidsnok.org import scope
 from tidsnok.org.models import Organisation
 from tidsnok.retention.models import DataClass, Mode, RetentionRule, RetentionRun
+from tidsnok.risk import services as risk_services
 from tidsnok.versioning import StaleVersion, check_and_bump
 from tidsnok.whistleblowing import services as whistleblowing_services
 
@@ -52,8 +54,8 @@ CASE_KINDS = {
     DataClass.SICK_LEAVE: (Kind.SICK_LEAVE,),
     DataClass.WHISTLEBLOWING: (Kind.WHISTLEBLOWING,),
 }
-# The classes whose items are rows of the absence room rather than cases, by what they are called.
-ROW_CLASSES = {DataClass.EPISODES: "episodes", DataClass.PROMPTS: "prompts"}
+# The classes whose items are rows of a room rather than cases, by what they are called.
+ROW_CLASSES = {DataClass.EPISODES: "episodes", DataClass.PROMPTS: "prompts", DataClass.RISK: "assessments"}
 # Classes whose absence records the frequent-absence count looks back over.
 ABSENCE_CLASSES = (DataClass.SICK_LEAVE, DataClass.EPISODES, DataClass.PROMPTS)
 
@@ -149,7 +151,7 @@ class Outcome:
 
 
 def unit_of(data_class: str) -> str:
-    """What a class's items are counted as: "cases", "episodes" or "prompts"."""
+    """What a class's items are counted as: "cases", "episodes", "prompts" or "assessments"."""
     return ROW_CLASSES.get(data_class, "cases")
 
 
@@ -167,6 +169,8 @@ def select(organisation, data_class: str, mode: str, cutoff: date, today: date, 
         return absence_services.standalone_ended_before(organisation, cutoff, unrestricted_only=restrict, among=among)
     if data_class == DataClass.PROMPTS:
         return absence_services.flags_handled_before(organisation, cutoff, unrestricted_only=restrict, among=among)
+    if data_class == DataClass.RISK:
+        return risk_services.replaced_before(organisation, cutoff, unrestricted_only=restrict, among=among)
     ids = case_services.closed_before(organisation, CASE_KINDS[data_class], cutoff, unrestricted_only=restrict,
                                       among=among)
     watched = whistleblowing_services.cases_under_protection(organisation, today)
@@ -192,6 +196,11 @@ def _apply_batch(organisation, rule: RetentionRule, cutoff: date, today: date, b
                 absence_services.delete_flags(organisation, ids)
             else:
                 absence_services.restrict_flags(organisation, ids, now)
+        elif rule.data_class == DataClass.RISK:
+            if rule.mode == Mode.DELETE:
+                risk_services.delete_assessments(organisation, ids)
+            else:
+                risk_services.restrict_assessments(organisation, ids, now)
         elif rule.mode == Mode.DELETE:
             # The rooms above the spine first: their rows protect the cases (or would outlive them).
             absence_services.delete_case_rows(organisation, ids)
@@ -210,7 +219,7 @@ def _apply_batch(organisation, rule: RetentionRule, cutoff: date, today: date, b
 
 def apply(organisation, today: date, *, actor=None, dry_run: bool = False, on_batch=None) -> list[Outcome]:
     """Apply every rule of the organisation as of `today`; `dry_run` only counts. One transaction
-    per batch of BATCH_SIZE cases (ROW_BATCH_SIZE episodes or prompts), so a large first run
+    per batch of BATCH_SIZE cases or assessments (ROW_BATCH_SIZE episodes or prompts), so a large first run
     neither holds the audit chain's lock for long nor is lost as a whole when it fails halfway.
     `on_batch(data_class, count, seconds)` is told of each batch (`tidsnok bench retention`)."""
     rules = rules_of(organisation)
@@ -224,7 +233,8 @@ def _apply_rule(organisation, rule: RetentionRule, today: date, *, actor=None, d
     count = len(ids)
     if not dry_run:
         count = 0
-        size = BATCH_SIZE if unit_of(rule.data_class) == "cases" else ROW_BATCH_SIZE
+        # An assessment, like a case, takes its rows with it: batches of cases' size.
+        size = ROW_BATCH_SIZE if unit_of(rule.data_class) in ("episodes", "prompts") else BATCH_SIZE
         for start in range(0, len(ids), size):
             began = time.perf_counter()
             done = _apply_batch(organisation, rule, cutoff, today, ids[start:start + size], actor)

@@ -29,6 +29,9 @@ EXPLANATIONS = {
                                     "the day the prompt was handled; one still waiting is never reached."),
     DataClass.WHISTLEBLOWING: gettext_lazy("Whistleblowing reports with their messages, attachments and retaliation watch. "
                                 "Counted from the day the case was closed; kept while a retaliation watch runs."),
+    DataClass.RISK: gettext_lazy("A unit's risk assessments with their risks, action plans, participants, comments and "
+                                 "survey counts. Counted from the day a newer assessment of the unit was completed; the "
+                                 "unit's latest completed assessment is never reached."),
 }
 
 

@@ -47,6 +47,9 @@ class Assessment(models.Model):
     created_by = models.ForeignKey(Person, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
     version = models.PositiveIntegerField(default=1)
+    # Set by the retention policy (restrict mode) once a newer assessment of the unit has replaced
+    # it for long enough: from then on only HR in scope reads it, and nobody changes it.
+    restricted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [

@@ -9,6 +9,8 @@
   participation). Owners of a measure in its action plan read it too.
 - A measure of the action plan: changed by those who change the assessment, and its status by
   its owner.
+- An assessment the retention policy restricted (`restricted_at`, replaced by a newer one long
+  enough ago): HR in scope reads it; nobody else, and nobody changes it.
 Nothing here is health data: risks describe the work, not a person.
 """
 
@@ -39,22 +41,35 @@ def _assessment_q(user, action: str, prefix: str = "") -> Q | None:
     if person is None:
         return None
     org = Q(**{f"{prefix}organisation_id": person.organisation_id})
+    current = Q(**{f"{prefix}restricted_at__isnull": True})
     editable = edit_unit_ids(user)
     edit_q = Q() if editable == scope.ALL else Q(**{f"{prefix}unit_id__in": list(editable)})
     if action in EDIT_ACTIONS:
-        return org & edit_q if editable == scope.ALL or editable else None
-    if editable == scope.ALL or _is_amu(user):
+        return org & current & edit_q if editable == scope.ALL or editable else None
+    hr = scope.hr_scope(user)
+    if hr == scope.ALL:
         return org
-    reads = Q(**{f"{prefix}unit_id": person.unit_id})
-    reads |= Q(**{f"{prefix}actions__owner": person})
+
+    def readable(reads: Q | None) -> Q:
+        """The current assessments `reads` reaches (None: all of them), and the restricted ones of
+        the units in HR scope."""
+        condition = current if reads is None else current & reads
+        if hr:
+            condition |= ~current & Q(**{f"{prefix}unit_id__in": list(hr)})
+        return org & condition
+
+    if _is_amu(user):
+        return readable(None)
     reps = scope.safety_rep_unit_ids(user)
     if reps == scope.ALL:
-        return org
+        return readable(None)
+    reads = Q(**{f"{prefix}unit_id": person.unit_id})
+    reads |= Q(**{f"{prefix}actions__owner": person})
     if reps:
         reads |= Q(**{f"{prefix}unit_id__in": list(reps)})
     if editable:
         reads |= edit_q
-    return org & reads
+    return readable(reads)
 
 
 def assessments_visible(user, action="view"):
@@ -70,7 +85,7 @@ def actions_visible(user, action="view"):
     "status" also those she owns."""
     if action == "status":
         person = scope.person_of(user)
-        mine = Q(owner=person) if person is not None else Q(pk__in=[])
+        mine = Q(owner=person, assessment__restricted_at__isnull=True) if person is not None else Q(pk__in=[])
         return Action.objects.filter(Q(assessment__in=assessments_visible(user, "edit")) | mine)
     return Action.objects.filter(assessment__in=assessments_visible(user, "edit" if action == "edit" else "view"))
 

@@ -11,7 +11,7 @@ from datetime import date, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Exists, IntegerField, OuterRef, Q, Subquery
+from django.db.models import Count, Exists, F, IntegerField, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -36,6 +36,8 @@ TITLE_MAX = 200
 TEXT_MAX = 5000
 # notify's longest reminder lead is 20 working days: at most 4 weeks and the holidays in them.
 MAX_LEAD_CALENDAR_DAYS = 40
+# The notification kinds this room queues; their data holds the assessment's id.
+RISK_KINDS = ("risk_action", "risk_action_due", "risk_review", "risk_survey")
 
 
 def _today() -> date:
@@ -525,6 +527,10 @@ def add_comment(actor, assessment: Assessment, text: str) -> Comment:
     """An employee's, a safety representative's or the AMU's say on the assessment (participation):
     kept beside it and shown with it, also after completion."""
     _require(actor, "view", assessment)
+    if Assessment.objects.filter(pk=assessment.pk, restricted_at__isnull=False).exists():
+        # HR in scope still reads it; it is kept as it was.
+        raise ValidationError({"__all__": [_("This assessment is restricted by the retention rules: it can be read, "
+                                             "not changed.")]})
     person = _person(actor)
     errors: dict = {}
     text = _text(text, "text", errors)
@@ -566,7 +572,8 @@ def reviews_due(user, today: date):
 
 def open_actions_of(person: Person):
     """The open measures of action plans a person owns (Min oversikt)."""
-    return (Action.objects.filter(owner=person, status__in=[MeasureStatus.PLANNED, MeasureStatus.IN_PROGRESS])
+    return (Action.objects.filter(owner=person, status__in=[MeasureStatus.PLANNED, MeasureStatus.IN_PROGRESS],
+                                  assessment__restricted_at__isnull=True)
             .select_related("assessment__unit").order_by("due", "pk"))
 
 
@@ -585,7 +592,8 @@ def remind_due(worker: str = "") -> int:
     # is coming while it still is. The horizon is the longest lead an organisation may choose.
     horizon = today + timedelta(days=MAX_LEAD_CALENDAR_DAYS)
     actions = (Action.objects.filter(status__in=[MeasureStatus.PLANNED, MeasureStatus.IN_PROGRESS],
-                                     owner__user__isnull=False, due__lte=horizon)
+                                     owner__user__isnull=False, due__lte=horizon,
+                                     assessment__restricted_at__isnull=True)
                .exclude(Q(reminded="overdue") | Q(reminded="before", due__gte=today))
                .select_related("owner__user", "assessment").order_by("due", "pk"))
     until: dict[int, date | None] = {}
@@ -631,3 +639,35 @@ def remind_due(worker: str = "") -> int:
     if sent:
         log.info("risk reminders: %d", sent)
     return sent
+
+
+# --- retention (the retention room decides which, and writes the audit event) -------------------
+
+
+def replaced_before(organisation, cutoff: date, *, unrestricted_only: bool = False, among=None) -> list[int]:
+    """Completed assessments that a later completed assessment of the same unit replaced before
+    `cutoff` (the successor's completion day). The unit's latest completed assessment is never
+    reached, nor is a draft."""
+    successor = Assessment.objects.filter(
+        unit_id=OuterRef("unit_id"), status=Status.COMPLETED, completed_on__lt=cutoff,
+    ).filter(Q(completed_on__gt=OuterRef("completed_on")) | Q(completed_on=OuterRef("completed_on"), pk__gt=OuterRef("pk")))
+    found = Assessment.objects.filter(organisation=organisation, status=Status.COMPLETED).filter(Exists(successor))
+    if unrestricted_only:
+        found = found.filter(restricted_at__isnull=True)
+    if among is not None:
+        found = found.filter(pk__in=list(among))
+    return list(found.order_by("pk").values_list("pk", flat=True))
+
+
+def delete_assessments(organisation, ids) -> int:
+    """Delete assessments with their register, action plan, participants, comments and survey, and
+    the notifications and e-mails about them."""
+    ids = list(Assessment.objects.filter(organisation=organisation, pk__in=list(ids)).values_list("pk", flat=True))
+    notify_services.delete_by_data(RISK_KINDS, "assessment_id", ids)
+    Assessment.objects.filter(pk__in=ids).delete()  # the rest cascades
+    return len(ids)
+
+
+def restrict_assessments(organisation, ids, now) -> int:
+    return Assessment.objects.filter(organisation=organisation, pk__in=list(ids), restricted_at__isnull=True).update(
+        restricted_at=now, version=F("version") + 1)

@@ -501,9 +501,9 @@ class LoadBench:
                     journey = next(cycle)
                 browser = journey.persona.browser if journey.session else anonymous
                 try:
-                    status, _headers, body, elapsed = self.fire(journey, browser)
+                    status, _headers, _body, elapsed = self.fire(journey, browser)
                 except OSError as exc:
-                    status, elapsed, body = f"{type(exc).__name__}", 0.0, b""
+                    status, elapsed = f"{type(exc).__name__}", 0.0
                 with lock:
                     journey.times.append(elapsed)
                     if status not in journey.expect:

@@ -731,7 +731,7 @@ def update_settings(actor, organisation: Organisation, *, protection_months: int
             if offset is None:
                 raise OverrideError(_("Give a number."))
             validate_override(rule, offset)
-        except OverrideError as error:
+        except OverrideError:
             low, high = rule.bounds
             errors[field] = [_("Choose between %(low)d and %(high)d.") % {"low": low, "high": high}]
     if errors:

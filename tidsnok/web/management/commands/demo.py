@@ -82,7 +82,7 @@ class Command(BaseCommand):
         if generated:
             password = "-".join(secrets.token_hex(3) for _ in range(3))
         with transaction.atomic():
-            org = self._load(password)
+            self._load(password)
         self.stdout.write(self.style.SUCCESS(f"Demo organisation «{ORG_NAME}» is ready."))
         self.stdout.write("Logins: " + ", ".join(email for email, *_ in LOGINS))
         self.stdout.write(f"Password: {password}" + (" (generated; set TIDSNOK_DEMO_PASSWORD to choose)" if generated else ""))
