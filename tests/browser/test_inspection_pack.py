@@ -55,3 +55,14 @@ def test_the_inspection_page_on_a_phone(world, new_context):
     page.goto("/rapporter/tilsyn/")
     assert not has_horizontal_scroll(page)
     assert_accessible(page)
+
+
+def test_amu_reads_the_yearly_report_on_a_phone(world, new_context):
+    open_case(world, known_at=timezone.localdate() - timedelta(days=20))
+    page = new_context(viewport=PHONE).new_page()
+    sign_in(page, world.user("ask"))
+    page.get_by_role("navigation", name="Hovedmeny").get_by_role("link", name="Årsrapport").click()
+    page.wait_for_url("**/rapporter/arsrapport/")
+    assert page.locator("h1").inner_text() == f"Arbeidsmiljøet i {timezone.localdate().year}"
+    assert not has_horizontal_scroll(page)
+    assert_accessible(page)

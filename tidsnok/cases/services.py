@@ -10,7 +10,7 @@ from datetime import date, datetime, time, timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Count, F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -159,8 +159,6 @@ def _hr_candidates(case) -> list[Person]:
 
 
 def models_q_unit_in_or_null(unit_ids):
-    from django.db.models import Q
-
     return Q(unit__isnull=True) | Q(unit_id__in=unit_ids)
 
 
@@ -1061,3 +1059,18 @@ __all__ = [
     "add_handler", "waive_deadline", "close_case", "reopen_case", "recompute_deadlines", "involve_hr",
     "ensure_default_factors", "deadlines_version", "Kind",
 ]
+
+
+# --- figures for the organisation's yearly report (reports.yearly) ------------------------------
+
+
+def kind_counts(organisation_id: int, first: date, last: date) -> dict[str, dict[str, int]]:
+    """{kind: {"registered", "closed", "open_at_end"}} for every case of the organisation, whoever
+    handles it: registered and closed in the period, and open at its last day. Counts only, in
+    one grouped query; who may see them is the report's to decide."""
+    start, after = _start_of(first), _start_of(last + timedelta(days=1))
+    rows = (Case.objects.filter(organisation_id=organisation_id, created_at__lt=after).order_by().values("kind")
+            .annotate(registered=Count("pk", filter=Q(created_at__gte=start)),
+                      closed=Count("pk", filter=Q(closed_at__gte=start, closed_at__lt=after)),
+                      open_at_end=Count("pk", filter=Q(closed_at__isnull=True) | Q(closed_at__gte=after))))
+    return {row["kind"]: {key: row[key] for key in ("registered", "closed", "open_at_end")} for row in rows}

@@ -79,6 +79,13 @@ def employer_deadlines(user):
     return Deadline.objects.filter(case__in=visible(user, Case), expected_event=False)
 
 
+def counts_by_kind(organisation_id: int, start: date, end: date, today: date) -> dict:
+    """{case kind: [open, overdue, on_time, late]} over every employer deadline of the
+    organisation (the yearly report's figures, counts only)."""
+    deadlines = Deadline.objects.filter(case__organisation_id=organisation_id, expected_event=False)
+    return counts_by(deadlines, "case__kind", start, end, today)
+
+
 def counts_by(deadlines, group: str, start: date, end: date, today: date) -> dict:
     """{group value: (open, overdue, on_time, late)} for a Deadline queryset.
 

@@ -7,7 +7,7 @@ StaleVersion and saves nothing.
 """
 
 import logging
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -671,3 +671,25 @@ def delete_assessments(organisation, ids) -> int:
 def restrict_assessments(organisation, ids, now) -> int:
     return Assessment.objects.filter(organisation=organisation, pk__in=list(ids), restricted_at__isnull=True).update(
         restricted_at=now, version=F("version") + 1)
+
+
+# --- figures for the organisation's yearly report (reports.yearly) ------------------------------
+
+
+def year_counts(organisation_id: int, first: date, last: date, today: date) -> dict[str, int]:
+    """Assessments completed and measures of action plans added and done in the period, and the
+    measures open and overdue today: counts only, over the whole organisation."""
+    start = timezone.make_aware(datetime.combine(first, time.min))
+    after = timezone.make_aware(datetime.combine(last + timedelta(days=1), time.min))
+    open_statuses = [MeasureStatus.PLANNED, MeasureStatus.IN_PROGRESS]
+    assessments = Assessment.objects.filter(organisation_id=organisation_id).aggregate(
+        completed=Count("pk", filter=Q(status=Status.COMPLETED, completed_on__gte=first, completed_on__lte=last)),
+        started=Count("pk", filter=Q(started_on__gte=first, started_on__lte=last)),
+    )
+    actions = Action.objects.filter(assessment__organisation_id=organisation_id).aggregate(
+        added=Count("pk", filter=Q(created_at__gte=start, created_at__lt=after)),
+        done=Count("pk", filter=Q(status=MeasureStatus.DONE, done_on__gte=first, done_on__lte=last)),
+        open=Count("pk", filter=Q(status__in=open_statuses, assessment__restricted_at__isnull=True)),
+        overdue=Count("pk", filter=Q(status__in=open_statuses, due__lt=today, assessment__restricted_at__isnull=True)),
+    )
+    return {**assessments, **{f"actions_{key}": value for key, value in actions.items()}}

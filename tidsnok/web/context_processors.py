@@ -1,4 +1,5 @@
 from tidsnok.org import scope
+from tidsnok.reports import yearly
 
 
 def navigation(request):
@@ -9,4 +10,5 @@ def navigation(request):
         "nav_is_admin": scope.is_admin(user),
         "nav_is_hr": scope.is_hr(user),
         "nav_manages": bool(scope.managed_unit_ids(user)),
+        "nav_yearly_report": yearly.may_view(user),
     }
