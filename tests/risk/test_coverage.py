@@ -96,3 +96,45 @@ def test_the_page_reads_the_same_number_of_queries_for_many_units(world, login, 
         org_services.save_person(None, world.org, f"X{index:03d}", name=f"Person {index}", unit_id=unit.pk)
     with django_assert_max_num_queries(15):
         assert client.get("/risiko/dekning/").status_code == 200
+
+
+def test_a_large_scope_is_read_from_the_cache_until_what_it_shows_changes(world):
+    """HR's whole organisation is kept in the shared cache for the day; each change the states
+    are computed from (an assessment completed, started or its review moved, a person hired, a
+    unit created) is seen at the next request."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tidsnok.org import services as org_services
+    from tidsnok.org.models import Unit
+
+    hanne, ada = world.user("hanne"), world.user("ada")
+
+    def states():
+        with CaptureQueriesContext(connection) as queries:
+            rows = by_name(coverage.coverage(hanne, today()))
+        units_read = any(Unit._meta.db_table in query["sql"] for query in queries)
+        return {name: (row.state, row.in_progress) for name, row in rows.items()}, units_read
+
+    first, computed = states()
+    again, computed_again = states()
+    assert computed and not computed_again and again == first
+    assert first["Hjemmetjenesten"] == ("missing", False)
+
+    assessment = completed(world, "HJ", review_in=200)
+    shown, computed = states()
+    assert computed and shown["Hjemmetjenesten"] == ("current", False)
+    services.set_review_due(world.user("marte"), assessment, assessment.version, today() + timedelta(days=10))
+    assert states()[0]["Hjemmetjenesten"] == ("due_soon", False)
+    services.start_assessment(world.user("kim"), world.units["SK"], title="Ny", method="workshop", started_on=today())
+    assert states()[0]["Skole"] == ("missing", True)
+    # A unit without staff is not shown until someone works there.
+    unit, _ = org_services.save_unit(ada, world.org, "BH", "Barnehagen", world.units["SK"])
+    assert "Barnehagen" not in states()[0]
+    org_services.save_person(ada, world.org, "B001", name="Berit Barnehage", unit_id=unit.pk)
+    assert states()[0]["Barnehagen"] == ("missing", False)
+    # What the cache gave is what computing gives.
+    uncached = [(row.unit_id, row.state, row.latest_id, row.in_progress)
+                for row in (coverage.UnitRow(*t) for t in coverage._states(world.org.pk, coverage.unit_scope(hanne), today()))]
+    assert [(row.unit_id, row.state, row.latest_id, row.in_progress)
+            for row in coverage.coverage(hanne, today())] == uncached
