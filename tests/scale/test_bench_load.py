@@ -24,6 +24,7 @@ ALWAYS = {
     ("calendar feed", "mgr-large"),
     ("home", "mgr-small"), ("case list", "mgr-small"), ("statistics", "mgr-small"),
     ("home", "hr"), ("case list", "hr"), ("statistics", "hr"), ("compliance", "hr"), ("API case list", "hr"),
+    ("yearly report", "hr"),
     ("case page", "hr"), ("case PDF", "hr"),  # HR sees every open case
     ("home", "employee"), ("my cases", "employee"),
 }
@@ -43,7 +44,7 @@ def test_bench_load_drives_every_journey_without_errors(monkeypatch):
         monkeypatch.setenv("DATABASE_URL", database_url())
     entries_before = dict(Case.objects.annotate(n=Count("entries")).values_list("pk", "n"))
     out = io.StringIO()
-    # Enough requests for two rounds of the ~23 journeys (the clients take them in turn); the
+    # Enough requests for two rounds of the ~24 journeys (the clients take them in turn); the
     # duration is only a safety net.
     call_command("bench", "load", "--password", PASSWORD, "--duration", "300", "--max-requests", "50",
                  "--clients", "2", "--workers", "2", "--floor-repeats", "1", stdout=out)

@@ -456,6 +456,7 @@ class LoadBench:
                     form={"notat-occurred_on": today, "notat-text": "Notat fra lasttesten."})
         add(big, "calendar feed", "GET", f"/kalender/{feed}.ics", session=False)
         add(hr, "API case list", "GET", "/api/v1/cases", api_token=api_token, session=False)
+        add(hr, "yearly report", "GET", "/rapporter/arsrapport/")
         if "employee" in by_key:
             add(by_key["employee"], "home", "GET", "/")
             add(by_key["employee"], "my cases", "GET", "/saker/mine/")
