@@ -379,3 +379,22 @@ def test_the_command_prints_what_it_would_do_and_then_does_it(world, capsys):
     call_command("retention", "apply")
     assert "psychosocial: deleted 1 cases" in capsys.readouterr().out
     assert not Case.objects.filter(pk=case.pk).exists()
+
+
+def test_the_command_counts_what_a_later_day_would_reach_without_changing_anything(world, capsys):
+    from django.core.management.base import CommandError
+
+    case = closed_case(world, days=300)  # a 12-month rule reaches it in about 65 days
+    set_rule(world, "psychosocial", months=12)
+    later = timezone.localdate() + timedelta(days=70)
+    call_command("retention", "apply", "--dry-run")
+    assert "psychosocial: would delete 0 cases" in capsys.readouterr().out
+    call_command("retention", "apply", "--dry-run", "--on", later.isoformat())
+    out = capsys.readouterr().out
+    assert f"as of {later:%d.%m.%Y}:" in out and "psychosocial: would delete 1 cases" in out
+    with pytest.raises(CommandError, match="needs --dry-run"):
+        call_command("retention", "apply", "--on", later.isoformat())
+    with pytest.raises(CommandError, match="today or later"):
+        call_command("retention", "apply", "--dry-run", "--on", "2020-01-01")
+    assert Case.objects.filter(pk=case.pk).exists()
+    assert not AuditEvent.objects.filter(action="retention.applied").exists()
