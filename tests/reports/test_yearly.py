@@ -4,6 +4,7 @@ whole organisation and administrators only, never a name, a unit or a case."""
 from datetime import date, timedelta
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -131,10 +132,32 @@ def test_the_page_asks_the_database_as_often_for_many_cases_as_for_few(world, cl
     known = max(date(today().year, 1, 2), today() - timedelta(days=40))
     open_case(world, known_at=known)
     client.get("/rapporter/arsrapport/")
+    cache.clear()  # counted afresh both times, not once from the shared cache
     with CaptureQueriesContext(connection) as few:
         client.get("/rapporter/arsrapport/")
     for _ in range(6):
         open_case(world, known_at=known, kind=Kind.CONFLICT)
+    cache.clear()
     with CaptureQueriesContext(connection) as many:
         client.get("/rapporter/arsrapport/")
     assert len(many) == len(few)
+
+
+def test_the_case_figures_come_from_the_cache_until_a_case_changes(world, year):
+    from tidsnok.cases.models import Deadline
+
+    def psychosocial():
+        with CaptureQueriesContext(connection) as queries:
+            report = yearly.build(world.user("ask"), today().year, today())
+        deadlines_read = any(f'"{Deadline._meta.db_table}"' in query["sql"] for query in queries)
+        return {row.kind: row for row in report.kinds}["psychosocial"], deadlines_read
+
+    first, counted = psychosocial()
+    again, counted_again = psychosocial()
+    assert counted and not counted_again and (again.registered, again.open_at_end) == (2, 1)
+    case = open_case(world, known_at=max(date(today().year, 1, 2), today() - timedelta(days=3)))
+    row, counted = psychosocial()
+    assert counted and (row.registered, row.open_at_end) == (3, 2)
+    close(world, case)
+    row, counted = psychosocial()
+    assert counted and (row.closed, row.open_at_end) == (2, 1)
