@@ -14,7 +14,10 @@ every form on the case page, and the choice list is itself the access check
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.forms.utils import flatatt
 from django.utils import timezone
+from django.utils.html import conditional_escape, escape
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from tidsnok.cases.models import (
@@ -89,6 +92,26 @@ class Form(forms.Form):
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
+
+
+class QuickSelect(forms.Select):
+    """A <select> of plain (value, label) choices written in Python. Django renders each option
+    through its own template, about 0.5 ms apiece: two lists of 60 people were a third of the risk
+    assessment page's time at 50,000 employees. The same markup: the attributes the bound field
+    gives (id, aria-describedby, aria-invalid) on the select, `selected` on the chosen option.
+    Grouped choices are left to Django."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        if any(isinstance(label, (list, tuple)) for _value, label in self.choices):
+            return super().render(name, value, attrs, renderer)
+        chosen = set(self.format_value(value))
+        options = []
+        for option_value, label in self.choices:
+            option_value = "" if option_value is None else str(option_value)
+            selected = " selected" if option_value in chosen else ""
+            options.append(f'<option value="{escape(option_value)}"{selected}>{conditional_escape(label)}</option>')
+        final_attrs = self.build_attrs(self.attrs, attrs)
+        return mark_safe(f'<select name="{escape(name)}"{flatatt(final_attrs)}>\n' + "\n".join(options) + "\n</select>")
 
 
 class PersonChoices:

@@ -13,7 +13,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from tidsnok.cases.forms import Form, PersonChoices, apply_service_errors, date_field, text_field
+from tidsnok.cases.forms import Form, PersonChoices, QuickSelect, apply_service_errors, date_field, text_field
 from tidsnok.cases.models import MeasureStatus
 from tidsnok.risk import rules
 from tidsnok.risk.models import Consequence, Likelihood, Method, ParticipantRole
@@ -154,7 +154,7 @@ class RiskEditForm(RiskForm):
 class ActionForm(Form):
     what = text_field(_("What is the measure?"))
     risk = forms.ChoiceField(label=_("Which risk does it answer?"), required=False)
-    owner = forms.ChoiceField(label=_("Who owns the measure?"), required=False)
+    owner = forms.ChoiceField(label=_("Who owns the measure?"), required=False, widget=QuickSelect)
     due = date_field(_("Due date"))
 
     def __init__(self, *args, people: PersonChoices, risks: dict, **kwargs):
@@ -226,7 +226,7 @@ class ActionChangeForm(ActionForm):
 
 
 class ParticipantForm(Form):
-    person = forms.ChoiceField(label=_("Who took part?"), required=False)
+    person = forms.ChoiceField(label=_("Who took part?"), required=False, widget=QuickSelect)
     role = forms.ChoiceField(label=_("Took part as"), required=False)
     took_part_on = date_field(_("Took part on"))
 
