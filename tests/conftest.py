@@ -38,13 +38,17 @@ def default_language():
 
 @pytest.fixture(autouse=True)
 def forget_recent_statistics():
-    """The statistics a worker read last are held in the process (absence.statistics._RECENT),
-    while each test's database is rolled back: one test's figures must not meet the next's."""
+    """The statistics and coverage states a worker read last are held in the process
+    (absence.statistics._RECENT, risk.coverage._RECENT), while each test's database is rolled
+    back: one test's figures must not meet the next's."""
     from tidsnok.absence import statistics
+    from tidsnok.risk import coverage
 
     statistics._RECENT.clear()
+    coverage._RECENT.clear()
     yield
     statistics._RECENT.clear()
+    coverage._RECENT.clear()
 
 
 @dataclass
