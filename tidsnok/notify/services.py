@@ -286,6 +286,7 @@ def delete_by_data(kinds, key: str, ids) -> int:
     return count
 
 
+@transaction.atomic
 def delete_for_cases(case_ids) -> int:
     """Delete the notifications and reminders of cases that are being deleted (retention).
     A notification only points to its case with SET_NULL: left alone it would outlive it as a
