@@ -41,6 +41,8 @@ CACHE_FORMAT = 1  # raise when the cached rows change shape: old entries are the
 # assessments deleted by the retention policy, a person hired or changed (who works where, until
 # when), a unit created, renamed or moved. The newest one's seq and hash (audit.services.last_event)
 # is the version a cached entry must match; today's date is in the key.
+STATE_ACTIONS = ("risk.assessment_started", "risk.assessment_completed", "risk.review_moved", "retention.applied",
+                 "person.created", "person.changed", "unit.created", "unit.changed")
 # The few entries this process read last, each with its version: HR's 2,687 rows are one read of
 # the shared cache and its unpickling on every request otherwise (most of the page's SQL on
 # PostgreSQL). An entry here is used only when the version just read matches, as one of the
@@ -48,8 +50,6 @@ CACHE_FORMAT = 1  # raise when the cached rows change shape: old entries are the
 _RECENT: dict[str, tuple[tuple, list]] = {}
 _RECENT_LOCK = threading.Lock()  # a threaded server shares it between requests
 RECENT_ENTRIES = 4
-STATE_ACTIONS = ("risk.assessment_started", "risk.assessment_completed", "risk.review_moved", "retention.applied",
-                 "person.created", "person.changed", "unit.created", "unit.changed")
 
 
 @dataclass
