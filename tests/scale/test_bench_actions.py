@@ -60,7 +60,7 @@ def add_what_a_small_organisation_lacks():
 
 @pytest.mark.django_db
 def test_bench_actions_posts_every_action_with_its_expected_status():
-    call_command("generate", people=120, years=1, seed=3, password=PASSWORD, no_migrate=True, stdout=io.StringIO())
+    call_command("generate", people=60, years=1, seed=3, password=PASSWORD, no_migrate=True, stdout=io.StringIO())
     add_what_a_small_organisation_lacks()
     out = io.StringIO()
     call_command("bench", "actions", "--repeats", "1", "--timings", "1", stdout=out)
