@@ -14,15 +14,13 @@ in the shared cache for the day, with the version of what they are computed from
 """
 
 import hashlib
-import threading
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from django.core.cache import cache
 from django.db.models import Count, Exists, OuterRef, Q
 
 from tidsnok.audit.services import last_event
-from tidsnok.caching import seconds_left_today
+from tidsnok.caching import Recent
 from tidsnok.cases.models import MeasureStatus
 from tidsnok.org import scope
 from tidsnok.org.models import Person, Role, Unit
@@ -43,13 +41,10 @@ CACHE_FORMAT = 1  # raise when the cached rows change shape: old entries are the
 # is the version a cached entry must match; today's date is in the key.
 STATE_ACTIONS = ("risk.assessment_started", "risk.assessment_completed", "risk.review_moved", "retention.applied",
                  "person.created", "person.changed", "unit.created", "unit.changed")
-# The few entries this process read last, each with its version: HR's 2,687 rows are one read of
-# the shared cache and its unpickling on every request otherwise (most of the page's SQL on
-# PostgreSQL). An entry here is used only when the version just read matches, as one of the
-# shared cache is, so no server shows older states than another would.
-_RECENT: dict[str, tuple[tuple, list]] = {}
-_RECENT_LOCK = threading.Lock()  # a threaded server shares it between requests
-RECENT_ENTRIES = 4
+# The entries this process read last, and the shared cache's (caching.Recent): HR's 2,687 rows
+# are otherwise one read and unpickling of the shared cache on every request (most of the page's
+# SQL on PostgreSQL).
+_RECENT = Recent(4)
 
 
 @dataclass
@@ -103,27 +98,11 @@ def coverage(user, today: date) -> list[UnitRow]:
         return [UnitRow(*row) for row in _states(organisation_id, units_scope, today)]
     version = tuple(str(part) for part in last_event(STATE_ACTIONS))  # before computing: never older
     key = _cache_key(organisation_id, units_scope, today)
-    with _RECENT_LOCK:
-        held = _RECENT.get(key)
-    if held is not None and held[0] == version:
-        table = held[1]
-    else:
-        found = cache.get(key)
-        if found is not None and found[0] == version:
-            table = found[1]
-        else:
-            table = _states(organisation_id, units_scope, today)
-            cache.set(key, (version, table), seconds_left_today())
-    _remember(key, version, table)
+    table = _RECENT.get(key, version)
+    if table is None:
+        table = _states(organisation_id, units_scope, today)
+        _RECENT.remember(key, version, table)
     return [UnitRow(*row) for row in table]
-
-
-def _remember(key: str, version: tuple, table: list) -> None:
-    with _RECENT_LOCK:
-        _RECENT.pop(key, None)
-        _RECENT[key] = (version, table)
-        while len(_RECENT) > RECENT_ENTRIES:
-            del _RECENT[next(iter(_RECENT))]  # the one read longest ago
 
 
 def _cache_key(organisation_id: int, units_scope, today: date) -> str:
