@@ -40,3 +40,12 @@ def test_a_room_imports_only_from_rooms_below_it(room):
             if other != room and LEVEL[other] >= LEVEL[room]:
                 offenders.append(f"{path.relative_to(ROOT)} imports tidsnok.{other}")
     assert not offenders, "\n".join(offenders)
+
+
+def test_the_files_the_suite_runs_first_still_exist():
+    """A renamed slow file would lose its place at the head of the queue without a word."""
+    from tests.conftest import SLOWEST_FIRST
+
+    here = Path(__file__).parent
+    missing = [name for name in SLOWEST_FIRST if not (here / name).exists()]
+    assert not missing, missing

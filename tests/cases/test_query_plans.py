@@ -12,7 +12,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from tests.conftest import enrol_totp
+from tests.conftest import enrol_totp, forget_planner_statistics
 from tidsnok.access.policy import visible
 from tidsnok.cases import services
 from tidsnok.cases.models import Case, Entry, Kind, Measure, MeasureKind, Source
@@ -22,13 +22,8 @@ pytestmark = pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's 
 
 @pytest.fixture(autouse=True)
 def no_planner_statistics(db):
-    """The plans without statistics. A sweep in a child process of another test may have left
-    some in this database file (tidsnok.notify.planner); they go with this test's transaction."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'")
-        if cursor.fetchone() is not None:
-            cursor.execute("DELETE FROM sqlite_stat1")
-            cursor.execute("ANALYZE sqlite_schema")  # reloads the (now empty) statistics
+    """The plans without statistics, whatever another test left in this database file."""
+    forget_planner_statistics()
 
 
 def plan(sql, params=()) -> list[str]:

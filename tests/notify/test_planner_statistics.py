@@ -7,6 +7,7 @@ from datetime import date
 import pytest
 from django.db import connection
 
+from tests.conftest import forget_planner_statistics
 from tidsnok.cases import services
 from tidsnok.cases.models import Kind, Source
 from tidsnok.notify import planner
@@ -16,8 +17,11 @@ pytestmark = pytest.mark.skipif(connection.vendor != "sqlite", reason="PostgreSQ
 
 
 @pytest.fixture(autouse=True)
-def never_refreshed(monkeypatch):
+def never_refreshed(db, monkeypatch):
+    """A worker that has not refreshed the statistics yet, on a database that has none (whatever
+    another test's sweep or `generate` left in this database file)."""
     monkeypatch.setattr(planner, "_last_run", None)
+    forget_planner_statistics()
 
 
 def analysed_tables() -> set[str]:
