@@ -8,7 +8,8 @@
   package, launched from /usr/bin/chromium: no browser is ever downloaded.
   `make test` installs the Debian package when it is missing; without it these
   tests fail, never skip.
-- A fresh browser context (cookies, language, viewport) per test.
+- A browser context (cookies, language, viewport) per page a test asks for, with no cookies;
+  contexts are kept for later tests of the process rather than made anew (see new_page).
 - `assert_accessible(page)` runs axe-core and fails with its report.
 - `log_in(page, user, totp_secret)` goes through the real login form, and the
   second-factor step for personas that have one. `sign_in(page, user)` gives the
@@ -86,44 +87,76 @@ def browser():
             os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
-@pytest.fixture
-def new_context(browser, live_server):
-    """Make a browser context on the live server; closed after the test.
+@pytest.fixture(scope="package")
+def _idle_pages(browser):
+    """Pages, each in its own browser context, that earlier tests of this process gave back,
+    by the options of their context. A new context and page cost Chromium about a second of
+    CPU (its renderer processes), as much as the rest of a short test."""
+    return {}
 
-    Script errors and Content-Security-Policy violations in any of its pages fail
-    the test: the policy allows no inline script or style, and a page that breaks
-    it works in no real browser either."""
-    contexts = []
+
+@pytest.fixture
+def new_page(browser, live_server, _idle_pages):
+    """new_page(locale=..., **context options) gives a page in a browser context of its own
+    on the live server, logged in as nobody: a fresh one, or one an earlier test gave back
+    with its cookies cleared and showing about:blank (no web storage is used). Each call
+    gives another context, as a second person at another computer.
+
+    Script errors and Content-Security-Policy violations in any of its pages fail the test:
+    the policy allows no inline script or style, and a page that breaks it works in no real
+    browser either."""
+    taken = []
     problems = []
 
-    def _watch(page):
-        page.on("pageerror", lambda error: problems.append(f"{page.url}: script error: {error}"))
-        page.on(
-            "console",
-            lambda message: problems.append(f"{page.url}: {message.text}")
-            if message.type == "error" and "Content Security Policy" in message.text
-            else None,
-        )
+    def _new_page(locale: str = NORWEGIAN, **options):
+        key = (locale, repr(sorted(options.items())))
+        idle = _idle_pages.setdefault(key, [])
+        if idle:
+            context, page = idle.pop()
+        else:
+            context = browser.new_context(base_url=live_server.url, locale=locale, **options)
+            context.tidsnok_url = live_server.url  # for sign_in's cookie
+            # Generous: a loaded CI machine (two workers, two databases) can be slow.
+            context.set_default_timeout(30_000)
+            page = context.new_page()
+        listeners = []
 
-    def _new_context(locale: str = NORWEGIAN, **kwargs):
-        context = browser.new_context(base_url=live_server.url, locale=locale, **kwargs)
-        context.tidsnok_url = live_server.url  # for sign_in's cookie
-        # Generous: a loaded CI machine (two workers, two databases) can be slow.
-        context.set_default_timeout(30_000)
-        context.on("page", _watch)
-        contexts.append(context)
-        return context
+        def watch(watched):
+            listeners.append((watched, "pageerror", lambda error: problems.append(
+                f"{watched.url}: script error: {error}")))
+            listeners.append((watched, "console", lambda message: problems.append(f"{watched.url}: {message.text}")
+                              if message.type == "error" and "Content Security Policy" in message.text else None))
+            for target, event, listener in listeners[-2:]:
+                target.on(event, listener)
 
-    yield _new_context
-    for context in contexts:
-        context.close()
+        watch(page)
+        listeners.append((context, "page", watch))  # a page the test opens itself
+        context.on("page", watch)
+        taken.append((idle, context, page, listeners))
+        return page
+
+    yield _new_page
+    for idle, context, page, listeners in taken:
+        for target, event, listener in listeners:
+            target.remove_listener(event, listener)
+        try:
+            for other in context.pages:
+                if other != page:
+                    other.close()
+            context.clear_cookies()
+            context.clear_permissions()
+            page.goto("about:blank")
+        except Exception:  # noqa: BLE001  (a page the test broke is not given to the next one)
+            context.close()
+        else:
+            idle.append((context, page))
     assert not problems, "\n".join(problems)
 
 
 @pytest.fixture
-def page(new_context):
+def page(new_page):
     """A page in a fresh Norwegian context, desktop size."""
-    return new_context().new_page()
+    return new_page()
 
 
 @pytest.fixture(autouse=True)

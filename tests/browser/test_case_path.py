@@ -178,14 +178,14 @@ def test_employee_answers_a_measure_and_comments(world, page):
     assert_accessible(page)
 
 
-def test_hr_handles_the_case_where_the_manager_is_accused(world, new_context):
+def test_hr_handles_the_case_where_the_manager_is_accused(world, new_page):
     case = services.open_case(
         world.user("helga"), kind=Kind.HARASSMENT, concerns=[world.emil], parties=[(world.marte, "accused")],
         factors=["harassment"], description="Emil forteller om nedsettende kommentarer fra lederen.",
         source=Source.EMPLOYEE_TOLD, known_at=timezone.localdate(),
     )
     enrol_totp(world.user("hugo"))  # HR pages need a second factor enrolled
-    hr = sign_in(new_context().new_page(), world.user("hugo"))
+    hr = sign_in(new_page(), world.user("hugo"))
     hr.get_by_role("navigation", name="Hovedmeny").get_by_role("link", name="Saker", exact=True).click()
     hr.wait_for_url("**/saker/")
     listing = hr.locator("main").inner_text()
@@ -196,16 +196,16 @@ def test_hr_handles_the_case_where_the_manager_is_accused(world, new_context):
     assert "Marte Leder er part i saken (anklaget)" in hr.locator("main").inner_text()
     assert_accessible(hr)
 
-    manager = sign_in(new_context().new_page(), world.user("marte"))
+    manager = sign_in(new_page(), world.user("marte"))
     response = manager.goto(f"/saker/{case.pk}/")
     assert response.status == 404
     manager.goto("/saker/")
     assert case.number not in manager.locator("main").inner_text()
 
 
-def test_case_page_has_no_horizontal_scroll_on_a_phone(world, new_context):
+def test_case_page_has_no_horizontal_scroll_on_a_phone(world, new_page):
     case = _case_with_measure(world)
-    page = new_context(viewport=PHONE, is_mobile=True, has_touch=True).new_page()
+    page = new_page(viewport=PHONE, is_mobile=True, has_touch=True)
     sign_in(page, world.user("marte"))
     page.goto(f"/saker/{case.pk}/")
     assert not has_horizontal_scroll(page)

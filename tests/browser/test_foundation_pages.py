@@ -16,8 +16,8 @@ def test_login_page_is_accessible_and_norwegian_by_default(world, page):
     assert_accessible(page)
 
 
-def test_browser_preferring_english_gets_english(world, new_context):
-    page = new_context(locale="en-US").new_page()
+def test_browser_preferring_english_gets_english(world, new_page):
+    page = new_page(locale="en-US")
     page.goto("/accounts/login/")
     assert page.locator("html").get_attribute("lang") == "en"
     assert heading(page) == "Sign In"
@@ -152,17 +152,17 @@ def test_audit_log_page_is_accessible(world, page):
     assert_accessible(page)
 
 
-def test_min_oversikt_has_no_horizontal_scroll_on_a_phone(world, new_context):
+def test_min_oversikt_has_no_horizontal_scroll_on_a_phone(world, new_page):
     for name in ("marte", "emil"):
-        page = new_context(viewport=PHONE, is_mobile=True, has_touch=True).new_page()
+        page = new_page(viewport=PHONE, is_mobile=True, has_touch=True)
         log_in(page, world.user(name))
         assert heading(page) == "Min oversikt"
         assert not has_horizontal_scroll(page), f"{name}: the page scrolls sideways at 390 px"
         assert_accessible(page)
 
 
-def test_login_page_has_no_horizontal_scroll_on_a_phone(world, new_context):
-    page = new_context(viewport=PHONE, is_mobile=True, has_touch=True).new_page()
+def test_login_page_has_no_horizontal_scroll_on_a_phone(world, new_page):
+    page = new_page(viewport=PHONE, is_mobile=True, has_touch=True)
     page.goto("/accounts/login/")
     assert not has_horizontal_scroll(page)
 

@@ -48,8 +48,8 @@ def test_hr_downloads_the_inspection_pack(world, page):
     assert AuditEvent.objects.filter(action=PACK_ACTION).count() == 1
 
 
-def test_the_inspection_page_on_a_phone(world, new_context):
-    page = new_context(viewport=PHONE).new_page()
+def test_the_inspection_page_on_a_phone(world, new_page):
+    page = new_page(viewport=PHONE)
     enrol_totp(world.user("hanne"))  # HR pages need a second factor enrolled
     sign_in(page, world.user("hanne"))
     page.goto("/rapporter/tilsyn/")
@@ -57,9 +57,9 @@ def test_the_inspection_page_on_a_phone(world, new_context):
     assert_accessible(page)
 
 
-def test_amu_reads_the_yearly_report_on_a_phone(world, new_context):
+def test_amu_reads_the_yearly_report_on_a_phone(world, new_page):
     open_case(world, known_at=timezone.localdate() - timedelta(days=20))
-    page = new_context(viewport=PHONE).new_page()
+    page = new_page(viewport=PHONE)
     sign_in(page, world.user("ask"))
     page.get_by_role("navigation", name="Hovedmeny").get_by_role("link", name="Årsrapport").click()
     page.wait_for_url("**/rapporter/arsrapport/")

@@ -80,11 +80,11 @@ def test_the_compliance_overview_for_hr(world, page):
     assert_accessible(page)
 
 
-def test_the_compliance_overview_in_english_on_a_phone(world, new_context):
+def test_the_compliance_overview_in_english_on_a_phone(world, new_page):
     from tests.browser.conftest import PHONE, has_horizontal_scroll
 
     reminded(world)
-    page = new_context(locale="en-US", viewport=PHONE).new_page()
+    page = new_page(locale="en-US", viewport=PHONE)
     sign_in(page, world.user("helga"))
     page.goto("/etterlevelse/")
     assert page.locator("h1").inner_text() == "Compliance"

@@ -27,8 +27,8 @@ def open_details(page, box_id):
     return box
 
 
-def test_a_manager_starts_an_assessment_records_the_round_and_completes_it(world, new_context):
-    page = new_context(locale=ENGLISH).new_page()
+def test_a_manager_starts_an_assessment_records_the_round_and_completes_it(world, new_page):
+    page = new_page(locale=ENGLISH)
     today = timezone.localdate()
     sign_in(page, world.user("marte"))
     page.get_by_role("navigation", name="Main menu").get_by_role("link", name="Risk assessment").click()
@@ -113,7 +113,7 @@ def test_a_manager_starts_an_assessment_records_the_round_and_completes_it(world
     assert_accessible(page)
 
 
-def test_an_employee_reads_her_units_assessment_and_comments(world, new_context):
+def test_an_employee_reads_her_units_assessment_and_comments(world, new_page):
     marte = world.user("marte")
     today = timezone.localdate()
     assessment = services.start_assessment(marte, world.units["HJ"], title="Kartlegging 2026", method="workshop",
@@ -123,7 +123,7 @@ def test_an_employee_reads_her_units_assessment_and_comments(world, new_context)
     services.add_action(marte, assessment, what="Én ekstra på kveldsvakt.", owner=world.ella,
                         due=today + timedelta(days=30), risk=risk)
 
-    page = new_context(locale=ENGLISH).new_page()
+    page = new_page(locale=ENGLISH)
     sign_in(page, world.user("emil"))
     page.get_by_role("navigation", name="Main menu").get_by_role("link", name="Risk assessment").click()
     page.get_by_role("link", name="Kartlegging 2026").click()
@@ -142,12 +142,12 @@ def test_an_employee_reads_her_units_assessment_and_comments(world, new_context)
     assert_accessible(page)
 
 
-def test_a_survey_is_opened_answered_anonymously_and_the_coverage_shown(world, new_context):
+def test_a_survey_is_opened_answered_anonymously_and_the_coverage_shown(world, new_page):
     """In Norwegian, now that the room is translated: the manager opens a survey, Emil answers it
     from Min oversikt, and the sector manager reads which units are covered. axe on each page."""
     assessment = services.start_assessment(world.user("marte"), world.units["HJ"], title="Kartlegging med undersøkelse",
                                            method="both", started_on=timezone.localdate())
-    page = new_context().new_page()
+    page = new_page()
     sign_in(page, world.user("marte"))
     page.goto(f"/risiko/{assessment.pk}/")
     page.get_by_role("link", name="Åpne en undersøkelse").click()
@@ -164,7 +164,7 @@ def test_a_survey_is_opened_answered_anonymously_and_the_coverage_shown(world, n
     page.wait_for_url(f"**/risiko/{assessment.pk}/")
     assert "0 av 5 har svart" in page.locator("#survey").inner_text()
 
-    emil = new_context().new_page()
+    emil = new_page()
     sign_in(emil, world.user("emil"))
     emil.get_by_role("link", name="Arbeidsmiljøet i Hjemmetjenesten").click()
     emil.wait_for_url("**/risiko/undersokelse/*/")
@@ -178,7 +178,7 @@ def test_a_survey_is_opened_answered_anonymously_and_the_coverage_shown(world, n
     emil.get_by_text("Du har svart på denne undersøkelsen. Takk!").first.wait_for()
     assert_accessible(emil)
 
-    helga = new_context().new_page()
+    helga = new_page()
     sign_in(helga, world.user("helga"))
     helga.goto("/risiko/dekning/")
     assert heading(helga) == "Risikovurderinger per enhet"

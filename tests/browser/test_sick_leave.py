@@ -40,12 +40,12 @@ def submit(box, button):
     box.page.wait_for_load_state()
 
 
-def test_a_doctor_certified_absence_from_registration_to_a_plan_sent_to_the_doctor(world, new_context):
+def test_a_doctor_certified_absence_from_registration_to_a_plan_sent_to_the_doctor(world, new_page):
     today = timezone.localdate()
     first_day = today - timedelta(days=10)
 
     # --- the manager registers the absence ----------------------------------------------------
-    manager = sign_in(new_context().new_page(), world.user("marte"))
+    manager = sign_in(new_page(), world.user("marte"))
     manager.get_by_role("navigation", name="Hovedmeny").get_by_role("link", name="Sykefravær", exact=True).click()
     manager.wait_for_url("**/sykefravaer/")
     assert_accessible(manager)
@@ -85,7 +85,7 @@ def test_a_doctor_certified_absence_from_registration_to_a_plan_sent_to_the_doct
     assert_accessible(manager)
 
     # --- the employee reads it, comments and disagrees ----------------------------------------
-    employee = sign_in(new_context().new_page(), world.user("emil"))
+    employee = sign_in(new_page(), world.user("emil"))
     employee.get_by_role("navigation", name="Hovedmeny").get_by_role("link", name="Sykefravær", exact=True).click()
     employee.wait_for_url("**/sykefravaer/")
     employee.get_by_role("link", name="Oppfølging", exact=True).click()
@@ -167,8 +167,8 @@ def test_a_doctor_certified_absence_from_registration_to_a_plan_sent_to_the_doct
     assert manager.evaluate(DUPLICATE_IDS) == []
 
 
-def test_the_statistics_and_import_pages_are_accessible(world, new_context):
-    manager = sign_in(new_context().new_page(), world.user("marte"))
+def test_the_statistics_and_import_pages_are_accessible(world, new_page):
+    manager = sign_in(new_page(), world.user("marte"))
     manager.goto("/sykefravaer/")
     manager.get_by_role("link", name="Statistikk").click()
     manager.wait_for_url("**/sykefravaer/statistikk/")
@@ -176,7 +176,7 @@ def test_the_statistics_and_import_pages_are_accessible(world, new_context):
     assert_accessible(manager)
 
     enrol_totp(world.user("hanne"))  # HR pages need a second factor enrolled
-    hr = sign_in(new_context().new_page(), world.user("hanne"))
+    hr = sign_in(new_page(), world.user("hanne"))
     hr.goto("/sykefravaer/")
     hr.get_by_role("link", name="Importer fra lønnssystemet").click()
     hr.wait_for_url("**/sykefravaer/import/")
@@ -194,10 +194,10 @@ def test_the_statistics_and_import_pages_are_accessible(world, new_context):
     assert_accessible(hr)
 
 
-def test_hr_for_a_large_organisation_finds_the_employee_by_unit_and_name(world, new_context, monkeypatch):
+def test_hr_for_a_large_organisation_finds_the_employee_by_unit_and_name(world, new_page, monkeypatch):
     monkeypatch.setattr("tidsnok.absence.views.PEOPLE_LIMIT", 3)
     enrol_totp(world.user("hanne"))  # HR pages need a second factor enrolled
-    hr = sign_in(new_context().new_page(), world.user("hanne"))
+    hr = sign_in(new_page(), world.user("hanne"))
     hr.goto("/sykefravaer/ny/")
     assert "for mange personer til å liste dem" in main_text(hr)
     assert_accessible(hr)

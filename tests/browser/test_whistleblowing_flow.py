@@ -61,13 +61,13 @@ def _database_contents() -> dict[str, bytes]:
     return contents
 
 
-def _handler_page(new_context, user):
+def _handler_page(new_page, user):
     enrol_totp(user)  # HR pages need a second factor enrolled
-    return sign_in(new_context().new_page(), user, path=None)
+    return sign_in(new_page(), user, path=None)
 
 
 def test_an_anonymous_report_end_to_end_leaves_no_trace_of_the_reporter(
-    world, new_context, live_server, settings, caplog, capfd
+    world, new_page, live_server, settings, caplog, capfd
 ):
     settings.SITE_URL = "https://tidsnok.example"
     caplog.set_level(logging.DEBUG)
@@ -79,7 +79,7 @@ def test_an_anonymous_report_end_to_end_leaves_no_trace_of_the_reporter(
     reply_text = f"Takk for varselet. Hvilken avdeling gjelder det {marker}?"
 
     # --- the reporter sends a report without logging in
-    reporter = new_context(user_agent=agent).new_page()
+    reporter = new_page(user_agent=agent)
     reporter.goto("/varsling/")
     assert reporter.locator("h1").inner_text().startswith("Varsling")
     assert_accessible(reporter)
@@ -99,7 +99,7 @@ def test_an_anonymous_report_end_to_end_leaves_no_trace_of_the_reporter(
     assert Report.objects.get().reporter is None
 
     # --- the handler reads it and replies
-    handler = _handler_page(new_context, world.user("hanne"))
+    handler = _handler_page(new_page, world.user("hanne"))
     handler.goto("/varsler/")
     assert_accessible(handler)
     handler.get_by_role("link", name=Report.objects.get().case.number).click()
@@ -164,7 +164,7 @@ def test_an_anonymous_report_end_to_end_leaves_no_trace_of_the_reporter(
             assert trace not in text, f"{trace!r} found in an e-mail to {message.to}"
 
 
-def test_the_other_whistleblowing_pages_are_accessible(world, new_context, live_server):
+def test_the_other_whistleblowing_pages_are_accessible(world, new_page, live_server):
     from tests.whistleblowing.conftest import send
     from tidsnok.whistleblowing import retaliation, services
 
@@ -175,7 +175,7 @@ def test_the_other_whistleblowing_pages_are_accessible(world, new_context, live_
                               change_on=submitted.report.received_on, justification="Ny turnus.")
     routine = services.start_routine(world.user("hanne"), world.org)
 
-    hr = _handler_page(new_context, world.user("hanne"))
+    hr = _handler_page(new_page, world.user("hanne"))
     for path in ("/varsler/innstillinger/", "/varsler/rutiner/", f"/varsler/rutiner/{routine.pk}/",
                  "/varsler/gjengjeldelse/", f"/varsler/{submitted.report.case_id}/"):
         hr.goto(path)
@@ -187,7 +187,7 @@ def test_the_other_whistleblowing_pages_are_accessible(world, new_context, live_
     hr.wait_for_selector(".error-summary")
     assert_accessible(hr)
 
-    emil = new_context().new_page()
+    emil = new_page()
     sign_in(emil, world.user("emil"))
     emil.goto("/varsling/mine/")
     assert_accessible(emil)
@@ -199,7 +199,7 @@ def test_the_other_whistleblowing_pages_are_accessible(world, new_context, live_
     emil.wait_for_selector(".message.success")
     assert_accessible(emil)
 
-    anonymous = new_context().new_page()
+    anonymous = new_page()
     anonymous.goto("/varsling/rutiner/")
     assert_accessible(anonymous)
     anonymous.goto("/varsling/kvittering/")
