@@ -14,5 +14,7 @@ def database_url() -> str:
     password = quote(settings.get("PASSWORD") or "", safe="")
     credentials = f"{user}:{password}@" if password else (f"{user}@" if user else "")
     host = settings.get("HOST") or "localhost"
+    if host.startswith("/"):  # the directory of a Unix socket, as dj-database-url reads it
+        host = quote(host, safe="")
     port = f":{settings['PORT']}" if settings.get("PORT") else ""
     return f"postgres://{credentials}{host}{port}/{settings['NAME']}"
