@@ -155,7 +155,7 @@ def new_page(browser, live_server, _idle_pages):
 
 @pytest.fixture
 def page(new_page):
-    """A page in a fresh Norwegian context, desktop size."""
+    """A page in a Norwegian context without cookies, desktop size."""
     return new_page()
 
 
