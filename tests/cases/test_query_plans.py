@@ -21,9 +21,13 @@ pytestmark = pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's 
 
 
 @pytest.fixture(autouse=True)
-def no_planner_statistics(db):
-    """The plans without statistics, whatever another test left in this database file."""
-    forget_planner_statistics()
+def no_planner_statistics(django_db_setup, django_db_blocker):
+    """The plans without statistics, whatever another test left in this database file: they are
+    dropped before the test's transaction, and the test starts on a new connection, which has
+    none in memory either (a connection that had read them kept choosing by them)."""
+    with django_db_blocker.unblock():
+        forget_planner_statistics()
+        connection.close()
 
 
 def plan(sql, params=()) -> list[str]:
