@@ -47,8 +47,11 @@ run: demo
 test-deps: install
 	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
 
+# With bytecode caches (git ignores them) even where the environment sets PYTHONDONTWRITEBYTECODE:
+# without them every worker rewrote the asserts of every test module again (about 25 s of
+# collection per run) and every child process the suite starts compiled tidsnok anew.
 test: test-deps
-	$(BIN)/python -m pytest -n 2 --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
+	env -u PYTHONDONTWRITEBYTECODE $(BIN)/python -m pytest -n 2 --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
 
 bench-audit: install
 	$(BIN)/python -m tidsnok bench audit --events 100000
