@@ -92,11 +92,12 @@ def forget_recent_statistics():
 
 def forget_planner_statistics():
     """SQLite only: drop the statistics ANALYZE gathered (sqlite_stat1, and sqlite_stat4 where
-    SQLite is built with it), as in a database never analysed; the schema change makes the
-    connection's planner forget them too. Another test's `generate` or sweep may have left
-    some in the test database, describing tables as they were then. Inside a test's
-    transaction this is undone with it. (An empty sqlite_stat1 is not the same: the planner
-    then chooses otherwise than with none.)"""
+    SQLite is built with it), as in a database never analysed. Another test's `generate` or
+    sweep may have left some in the test database, describing tables as they were then. Inside
+    a test's transaction this is undone with it. (An empty sqlite_stat1 is not the same: the
+    planner then chooses otherwise than with none.) A connection that has read them may keep
+    planning by them: a test that looks at plans calls this outside its transaction and then
+    closes the connection (tests/cases/test_query_plans.py)."""
     from django.db import connection
 
     with connection.cursor() as cursor:
