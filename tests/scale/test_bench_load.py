@@ -47,7 +47,7 @@ def test_bench_load_drives_every_journey_without_errors(monkeypatch):
     # Enough requests for two rounds of the ~24 journeys (the clients take them in turn); the
     # duration is only a safety net.
     call_command("bench", "load", "--password", PASSWORD, "--duration", "300", "--max-requests", "50",
-                 "--clients", "2", "--workers", "2", "--floor-repeats", "1", stdout=out)
+                 "--clients", "2", "--workers", "2", "--floor-repeats", "1", "--profile", "1", stdout=out)
     report = out.getvalue()
     assert re.search(r"\d+ requests in [\d.]+ s = [\d.]+ requests/s in all, 0 errors", report), report
     assert "errors seen" not in report, report
@@ -57,6 +57,12 @@ def test_bench_load_drives_every_journey_without_errors(monkeypatch):
         if match:
             rows[(match["label"].strip(), match["persona"])] = (int(match["n"]), int(match["errors"]))
     assert ALWAYS <= set(rows), sorted(ALWAYS - set(rows))
+    # --profile: each journey's time split into areas, in whole per cent of its own total.
+    profile = report[report.index("where the in-process time goes"):]
+    parts = {(m["label"].strip(), m["persona"]): [int(x) for x in m["parts"].split()]
+             for m in re.finditer(r"^(?P<label>.{16}) (?P<persona>\S+)\s+(?P<parts>(?:\s*\d+){6})$", profile, re.M)}
+    assert ALWAYS <= set(parts), sorted(ALWAYS - set(parts))
+    assert all(97 <= sum(p) <= 103 for p in parts.values()), parts
     assert all(n >= 1 and errors == 0 for n, errors in rows.values()), rows
     # The case page and PDF read the same case all through the run: new entries go to another.
     entries_after = dict(Case.objects.annotate(n=Count("entries")).values_list("pk", "n"))

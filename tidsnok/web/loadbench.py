@@ -19,7 +19,9 @@ feed and an API token to it while it runs: use a throwaway copy). It:
    queries are captured once (connection.execute_wrapper) while the page is
    rendered by Django's test client, then the same statements are re-run on a
    bare cursor; the floor is the median time of those re-runs. A write journey
-   is captured and re-run inside a transaction that is rolled back.
+   is captured and re-run inside a transaction that is rolled back;
+6. with `--profile RUNS`, renders each journey RUNS more times in this process under
+   cProfile and says which part of the stack spent the time (benchprofile.py).
 
 It prints, per journey and user: requests, requests/s, p50/p95/p99 server
 time, errors, the in-process time of the page, the SQL floor, the number of
@@ -50,6 +52,8 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 from django.core.management.base import CommandError
+
+from tidsnok.web import benchprofile
 
 HELP = ("Drive the key journeys (pages, a POST, PDF, calendar, API) through gunicorn on 127.0.0.1 against the "
         "configured database for a fixed time; prints requests/s, p50/p95/p99 server time and the ratio to the SQL floor.")
@@ -240,6 +244,10 @@ def add_arguments(parser) -> None:
                         help="Password of the generated logins (default TIDSNOK_DEMO_PASSWORD).")
     parser.add_argument("--organisation", default=None, help="Name of the organisation (default: the largest).")
     parser.add_argument("--floor-repeats", type=int, default=15, help="Re-runs of each journey's SQL (default 15).")
+    parser.add_argument("--profile", type=int, default=0, metavar="RUNS",
+                        help="Also profile each journey in process over RUNS requests and say where its CPU "
+                             "time goes (driver, ORM, templates, request handling, tidsnok, other); the "
+                             "profiles are kept for pstats or snakeviz (default 0: no profile).")
     parser.add_argument("--database-url", default=None,
                         help="Run against this database (in a child process) instead of the configured one.")
 
@@ -247,7 +255,8 @@ def add_arguments(parser) -> None:
 def run(command, options: dict) -> None:
     if options["database_url"]:
         args = [sys.executable, "-m", "tidsnok", "bench", "load"]
-        for key in ("duration", "max_requests", "clients", "workers", "password", "organisation", "floor_repeats"):
+        for key in ("duration", "max_requests", "clients", "workers", "password", "organisation", "floor_repeats",
+                    "profile"):
             if options.get(key) is not None:
                 args += [f"--{key.replace('_', '-')}", str(options[key])]
         env = {**os.environ, "DATABASE_URL": options["database_url"]}
@@ -298,6 +307,7 @@ class Journey:
     in_process: float | None = None
     in_process_cpu: float | None = None
     slowest: tuple[float, str] | None = None  # the floor's slowest statement: (median seconds, SQL)
+    profile: dict | None = None  # seconds of CPU per area (benchprofile.split), with --profile
 
 
 # A statement of a page's floor that takes longer than this is named in the report.
@@ -600,6 +610,10 @@ class LoadBench:
         journey.in_process = statistics.median(timings)
         journey.in_process_cpu = statistics.median(cpu)
         journey.floor = statistics.median(floors)
+        if self.options.get("profile"):
+            stats = benchprofile.profile(lambda: rolled_back(request), self.options["profile"])
+            journey.profile = benchprofile.split(stats)
+            stats.dump_stats(os.path.join(self.profile_dir, re.sub(r"\W+", "-", journey.key) + ".prof"))
 
     # --- the run -----------------------------------------------------------------------------------
 
@@ -653,6 +667,8 @@ class LoadBench:
             stop(server)
         self.read_access_log(access_log, journeys)
         connection.close()
+        if opts.get("profile"):
+            self.profile_dir = tempfile.mkdtemp(prefix="tidsnok-profile-")
         for journey in journeys:
             self.measure_floor(journey, opts["floor_repeats"])
         self.report(journeys, elapsed, total)
@@ -697,6 +713,19 @@ class LoadBench:
                 seconds, sql = j.slowest
                 out(f"{j.label:<16} {j.persona.key:<10} {seconds * 1000:>7.2f} ms of {j.floor * 1000:.2f}: "
                     f"{_statement_head(sql)}")
+        profiled = [j for j in journeys if j.profile]
+        if profiled:
+            out(f"\nwhere the in-process time goes, per cent of the profiled time ({self.options['profile']} "
+                f"requests each under cProfile; profiles in {self.profile_dir}):")
+            out(f"{'journey':<16} {'user':<10} " + " ".join(f"{area:>9}" for area in benchprofile.AREAS))
+            for j in profiled:
+                parts = benchprofile.shares(j.profile)
+                out(f"{j.label:<16} {j.persona.key:<10} "
+                    + " ".join(f"{parts[area] * 100:>9.0f}" for area in benchprofile.AREAS))
+            out("database: the driver (sqlite3, psycopg) and the wait for the server; ORM: django.db; templates: "
+                "the template engine; request: Django's handlers, middleware, sessions, authentication and "
+                "allauth; tidsnok: its own code. Built-ins, the standard library and other libraries count to "
+                "the area that called them. A PDF is typeset by a child process: the wait for it is tidsnok's.")
         samples = [f"{j.key}: {', '.join(j.error_samples)}" for j in journeys if j.error_samples]
         if samples:
             out("errors seen: " + "; ".join(samples) + f" (server log: {self.log_dir})")
