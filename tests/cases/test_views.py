@@ -594,6 +594,22 @@ def test_the_list_filters_by_status_kind_and_overdue(world, client):
     assert numbers("?status=nonsense") == {plain.number, conflict.number, closed.number}
 
 
+def test_the_lists_name_each_cases_kind_and_status_in_the_readers_language(world, client):
+    conflict = open_case(world, kind=Kind.CONFLICT, concerns=[world.emil], factors=["conflict"])
+    services.close_case(world.user("marte"), conflict, "Løst.", conflict.version)
+
+    def row(path, user, language):
+        client.force_login(world.user(user))
+        page = client.get(path, HTTP_ACCEPT_LANGUAGE=language).content.decode()
+        return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", re.search(
+            rf"<tr>\s*<th scope=\"row\"><a[^>]*>{conflict.number}.*?</tr>", page, re.S).group(0)))
+
+    assert "Avsluttet" in row("/saker/", "marte", "nb") and "Konflikt" in row("/saker/", "marte", "nb")
+    assert "Closed" in row("/saker/", "marte", "en") and "Conflict" in row("/saker/", "marte", "en")
+    assert "Avsluttet" in row("/saker/mine/", "emil", "nb") and "Konflikt" in row("/saker/mine/", "emil", "nb")
+    assert "Closed" in row("/saker/mine/", "emil", "en") and "Conflict" in row("/saker/mine/", "emil", "en")
+
+
 def test_the_list_shows_newest_first_in_pages_of_25(world, client):
     cases = [open_case(world, concerns=[world.emil if i % 2 else world.ella]) for i in range(27)]
     client.force_login(world.user("marte"))

@@ -27,7 +27,8 @@ from tidsnok.cases.models import (
 from tidsnok.deadlines.rules import ORGANISATION_POLICY, POLICY_DEFAULT, explain_text, find_rule
 
 
-def _choice_label(choices, value) -> str:
+def choice_label(choices, value) -> str:
+    """The label of `value` in `choices` (a TextChoices), or the value itself when unknown."""
     # Not get_FOO_display(): that hashes every lazy label of the field's choices (a gettext
     # each) on every call; 26 entry kinds times every entry was a third of a long case page.
     try:
@@ -61,7 +62,7 @@ def exclusion_text(name: str, reason: str) -> str:
     role = reason.removeprefix("party_") if reason.startswith("party_") else ""
     if role in PartyRole.values:
         return _("%(name)s is a party to the case (%(role)s) and is therefore excluded from handling it "
-                 "(impartiality).") % {"name": name, "role": _choice_label(PartyRole, role).lower()}
+                 "(impartiality).") % {"name": name, "role": choice_label(PartyRole, role).lower()}
     return _("%(name)s is excluded from handling the case (impartiality).") % {"name": name}
 
 
@@ -218,10 +219,10 @@ def describe_entry(entry, *, names: dict, factor_names: dict, measures: dict, de
     """What an entry says, worded for the reader in the active language."""
     data = entry.data or {}
     kind = entry.kind
-    headline = _choice_label(EntryKind, kind)
+    headline = choice_label(EntryKind, kind)
     details: list[tuple[str, str]] = []
     if kind == EntryKind.SYSTEM and data.get("event") == "known":
-        headline = _("First known: %(source)s") % {"source": _choice_label(Source, data.get("source"))}
+        headline = _("First known: %(source)s") % {"source": choice_label(Source, data.get("source"))}
     elif kind == EntryKind.CONVERSATION:
         people = ", ".join(names.get(p, "#%s" % p) for p in data.get("participants", []))
         if people:
@@ -239,12 +240,12 @@ def describe_entry(entry, *, names: dict, factor_names: dict, measures: dict, de
         what = measures[entry.measure_id].what if entry.measure_id in measures else entry.text
         if data.get("event") == "status":
             headline = _("Measure changed: %(from)s → %(to)s") % {
-                "from": _choice_label(MeasureStatus, data.get("from")), "to": _choice_label(MeasureStatus, data.get("to")),
+                "from": choice_label(MeasureStatus, data.get("from")), "to": choice_label(MeasureStatus, data.get("to")),
             }
         else:
             headline = _("Measure added")
             if data.get("kind"):
-                details.append((_("Type"), _choice_label(MeasureKind, data.get("kind"))))
+                details.append((_("Type"), choice_label(MeasureKind, data.get("kind"))))
             if data.get("owner") in names:
                 details.append((_("Owner"), names[data["owner"]]))
             if data.get("due"):
@@ -280,7 +281,7 @@ def describe_deadline(deadline, *, case_known_at: date, lang: str, today: date, 
     return DeadlineView(
         deadline=deadline,
         title=deadline.title(lang),
-        status_label=_("Overdue") if overdue else _choice_label(DeadlineStatus, deadline.status),
+        status_label=_("Overdue") if overdue else choice_label(DeadlineStatus, deadline.status),
         overdue=overdue,
         days_overdue=(today - deadline.due).days if overdue else 0,
         explanation=explanation,

@@ -215,6 +215,7 @@ def case_list(request):
     for case in rows:
         case.next_title = case.next_title_en if lang == "en" else case.next_title_nb
         case.next_overdue = case.next_due is not None and case.next_due < today
+        _label(case)
     return render(request, "cases/list.html", {
         "cases": rows, "pager": pager, "filters": filters,
         "status_choices": Status.choices, "kind_choices": Kind.choices,
@@ -228,7 +229,16 @@ def my_cases(request):
     """Mine saker: the cases about the user herself (participation)."""
     cases = visible(request.user, Case, "participate").select_related("unit")
     rows, pager = _keyset_page(cases, request)
+    for case in rows:
+        _label(case)
     return render(request, "cases/mine.html", {"cases": rows, "pager": pager})
+
+
+def _label(case) -> None:
+    """A list row's kind and status in words (timeline.choice_label: get_kind_display() in each
+    row of 25 was 5-10 % of the case list)."""
+    case.kind_label = timeline.choice_label(Kind, case.kind)
+    case.status_label = timeline.choice_label(Status, case.status)
 
 
 # --- opening a case -----------------------------------------------------------------------------
