@@ -106,8 +106,10 @@ def test_the_list_filters_by_status_and_marks_an_overdue_review(world, client, t
     body = text(get(client, "/risiko/?status=completed"))
     assert "Forrige runde" in body and "Ny runde" not in body
     assert done.review_due.strftime("%d.%m.%Y") in body and "Overdue" in body
+    assert "<td>Completed</td>" in body and "<td>In progress</td>" not in body
     body = text(get(client, "/risiko/?status=draft"))
     assert "Ny runde" in body and "Forrige runde" not in body
+    assert "<td>In progress</td>" in body and "<td>Completed</td>" not in body
     assert draft.title in text(get(client, "/risiko/?status=nonsense"))
 
 

@@ -25,16 +25,7 @@ from tidsnok.cases.models import (
     Source,
 )
 from tidsnok.deadlines.rules import ORGANISATION_POLICY, POLICY_DEFAULT, explain_text, find_rule
-
-
-def choice_label(choices, value) -> str:
-    """The label of `value` in `choices` (a TextChoices), or the value itself when unknown."""
-    # Not get_FOO_display(): that hashes every lazy label of the field's choices (a gettext
-    # each) on every call; 26 entry kinds times every entry was a third of a long case page.
-    try:
-        return str(choices(value).label)
-    except ValueError:
-        return str(value or "")
+from tidsnok.labels import choice_label
 
 
 def health_risk_label(value) -> str:
