@@ -679,6 +679,24 @@ def test_min_oversikt_shows_managers_the_reviews_due_within_a_month(world, clien
             enrol_totp(world.user(key))
         client.force_login(world.user(key))
         assert 'id="reviews-heading"' not in text(get(client, "/")), key
+    # HR for the whole organisation who also manages a unit sees the reviews of her own unit
+    # only: the others' are the coverage page's.
+    from tidsnok.org import services as org_services
+    from tidsnok.org.models import Role
+
+    org_services.assign_role(None, world.hanne, Role.MANAGER, world.units["SY"])
+    hanne, own = world.user("hanne"), started(world, who="hanne", unit="SY", title="Sykehjemmets runde")
+    risk = services.add_risk(hanne, own, factor_code="workload", description="Nattevaktene er alene",
+                             likelihood=3, consequence=3)
+    services.add_action(hanne, own, what="To på natt", owner=world.stine, due=today() + timedelta(days=30),
+                        risk=risk)
+    services.add_participant(hanne, own, person=world.stine, role="employee", took_part_on=today())
+    own.refresh_from_db()
+    own = services.complete(hanne, own, own.version, summary="Nattbemanningen.",
+                            review_due=today() + timedelta(days=20))
+    client.force_login(world.user("hanne"))
+    section = _section(text(get(client, "/")), "reviews-heading")
+    assert f'href="/risiko/{own.pk}/"' in section and f'href="/risiko/{assessment.pk}/"' not in section
     # A new round for the unit replaces the old one's review.
     started(world, title="Neste runde")
     client.force_login(world.user("marte"))

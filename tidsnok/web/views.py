@@ -52,7 +52,8 @@ def home(request):
     surveys = _open_surveys(person, today) if person else []
     # The unit's managers answer for its next round (they are the ones reminded); HR follows all
     # units on the coverage page, where hundreds due at once are a list to filter, not a reminder.
-    reviews, more_reviews = _reviews_due(user, today) if managed else ([], False)
+    # So a manager who is HR as well sees the reviews of the units she manages, not HR's.
+    reviews, more_reviews = _reviews_due(user, today, managed) if managed else ([], False)
     return render(request, "web/home.html", {
         "person": person, "roles": roles, "units": units, "people": people,
         # Shown to whoever answers for deadlines, and to anyone who has one (an added handler).
@@ -69,10 +70,10 @@ def _my_measures(person, today) -> tuple[list[dict], bool]:
     return [{"action": a, "overdue": a.due < today} for a in rows[:MEASURES_SHOWN]], len(rows) > MEASURES_SHOWN
 
 
-def _reviews_due(user, today) -> tuple[list[dict], bool]:
-    """Risk assessments she may change that are due for review (risk.services.reviews_due), and
-    whether there are more."""
-    rows = list(risk_services.reviews_due(user, today)[: REVIEWS_SHOWN + 1])
+def _reviews_due(user, today, managed) -> tuple[list[dict], bool]:
+    """Risk assessments of the units she manages that are due for review
+    (risk.services.reviews_due), and whether there are more."""
+    rows = list(risk_services.reviews_due(user, today, managed)[: REVIEWS_SHOWN + 1])
     shown = [{"assessment": a, "overdue": a.review_due < today} for a in rows[:REVIEWS_SHOWN]]
     return shown, len(rows) > REVIEWS_SHOWN
 
