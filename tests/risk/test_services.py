@@ -128,6 +128,10 @@ def test_the_owner_of_a_measure_in_another_unit_reads_the_plan(world):
                         due=today() + timedelta(days=10))
     assert visible(world.user("kari"), Assessment).filter(pk=assessment.pk).exists()
     assert not visible(world.user("kari"), Assessment, "edit").filter(pk=assessment.pk).exists()
+    # Owning a second measure of it does not list it twice.
+    services.add_action(world.user("hanne"), assessment, what="Oppfølging av kurset", owner=world.kari,
+                        due=today() + timedelta(days=20))
+    assert list(visible(world.user("kari"), Assessment).values_list("pk", flat=True)) == [assessment.pk]
 
 
 # --- the register, the plan and the ledger -------------------------------------------------------

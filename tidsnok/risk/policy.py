@@ -64,7 +64,10 @@ def _assessment_q(user, action: str, prefix: str = "") -> Q | None:
     if reps == scope.ALL:
         return readable(None)
     reads = Q(**{f"{prefix}unit_id": person.unit_id})
-    reads |= Q(**{f"{prefix}actions__owner": person})
+    # The assessments of the measures she owns by their ids, not by joining the measures: a join
+    # repeats an assessment once per measure, and the ids of every readable assessment, read to
+    # make them unique, were 2-5 ms of each risk page and Min oversikt at 50,000 employees.
+    reads |= Q(**{f"{prefix}pk__in": Action.objects.filter(owner=person).values("assessment_id")})
     if reps:
         reads |= Q(**{f"{prefix}unit_id__in": list(reps)})
     if editable:
@@ -76,8 +79,7 @@ def assessments_visible(user, action="view"):
     condition = _assessment_q(user, action)
     if condition is None:
         return Assessment.objects.none()
-    # The owner's join may repeat an assessment; the ids keep the result one row each.
-    return Assessment.objects.filter(pk__in=Assessment.objects.filter(condition).values("pk"))
+    return Assessment.objects.filter(condition)
 
 
 def actions_visible(user, action="view"):
