@@ -245,9 +245,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--organisation", default=None, help="Name of the organisation (default: the largest).")
     parser.add_argument("--floor-repeats", type=int, default=15, help="Re-runs of each journey's SQL (default 15).")
     parser.add_argument("--profile", type=int, default=0, metavar="RUNS",
-                        help="Also profile each journey in process over RUNS requests and say where its CPU "
-                             "time goes (driver, ORM, templates, request handling, tidsnok, other); the "
-                             "profiles are kept for pstats or snakeviz (default 0: no profile).")
+                        help="Also profile each journey in process over RUNS requests and say where its time "
+                             "goes (database, ORM, templates, request handling, tidsnok); the profiles are kept "
+                             "for pstats (default 0: no profile).")
     parser.add_argument("--database-url", default=None,
                         help="Run against this database (in a child process) instead of the configured one.")
 
