@@ -50,11 +50,8 @@ test-deps: install
 # With bytecode caches (git ignores them) even where the environment sets PYTHONDONTWRITEBYTECODE:
 # without them every worker rewrote the asserts of every test module again (about 25 s of
 # collection per run) and every child process the suite starts compiled tidsnok anew.
-# Three workers on two cores: a browser test's worker waits for Chromium, and on PostgreSQL every
-# worker waits for the server, so two left the cores idle for about a quarter of the run.
-TEST_WORKERS ?= 3
 test: test-deps
-	env -u PYTHONDONTWRITEBYTECODE $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
+	env -u PYTHONDONTWRITEBYTECODE $(BIN)/python -m pytest -n 2 --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
 
 bench-audit: install
 	$(BIN)/python -m tidsnok bench audit --events 100000
