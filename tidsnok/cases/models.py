@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from tidsnok.cases import hooks
+from tidsnok.labels import choice_label
 from tidsnok.org.models import Organisation, Person, Unit
 
 
@@ -131,6 +132,15 @@ class Case(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status == Status.OPEN
+
+    # For lists, which show many cases: see tidsnok.labels for why not get_kind_display().
+    @property
+    def kind_label(self) -> str:
+        return choice_label(Kind, self.kind)
+
+    @property
+    def status_label(self) -> str:
+        return choice_label(Status, self.status)
 
 
 class PartyRole(models.TextChoices):

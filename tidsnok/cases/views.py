@@ -71,7 +71,6 @@ from tidsnok.cases.models import (
 )
 from tidsnok.cases.policy import HANDLER_ACTIONS, registrable_units
 from tidsnok.deadlines.calendar import normalise_lang
-from tidsnok.labels import choice_label
 from tidsnok.org import scope
 from tidsnok.org.models import Person, Role, RoleAssignment, Unit
 from tidsnok.org.search import asked, chosen_unit, more_than, people_matching
@@ -216,7 +215,6 @@ def case_list(request):
     for case in rows:
         case.next_title = case.next_title_en if lang == "en" else case.next_title_nb
         case.next_overdue = case.next_due is not None and case.next_due < today
-        _label(case)
     return render(request, "cases/list.html", {
         "cases": rows, "pager": pager, "filters": filters,
         "status_choices": Status.choices, "kind_choices": Kind.choices,
@@ -230,16 +228,7 @@ def my_cases(request):
     """Mine saker: the cases about the user herself (participation)."""
     cases = visible(request.user, Case, "participate").select_related("unit")
     rows, pager = _keyset_page(cases, request)
-    for case in rows:
-        _label(case)
     return render(request, "cases/mine.html", {"cases": rows, "pager": pager})
-
-
-def _label(case) -> None:
-    """A list row's kind and status in words (get_kind_display() in each row of 25 was 1-5 % of
-    the case list's profile: see tidsnok.labels)."""
-    case.kind_label = choice_label(Kind, case.kind)
-    case.status_label = choice_label(Status, case.status)
 
 
 # --- opening a case -----------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from tidsnok.cases.models import Factor, MeasureStatus
+from tidsnok.labels import choice_label
 from tidsnok.org.models import Organisation, Person, Unit
 
 
@@ -64,6 +65,11 @@ class Assessment(models.Model):
     @property
     def is_completed(self) -> bool:
         return self.status == Status.COMPLETED
+
+    @property
+    def status_label(self) -> str:
+        """For the list of assessments: see tidsnok.labels for why not get_status_display()."""
+        return choice_label(Status, self.status)
 
 
 class Likelihood(models.IntegerChoices):

@@ -559,16 +559,15 @@ def latest_by_unit(user):
             .order_by("-started_on", "-pk"))
 
 
-def reviews_due(user, today: date, units=None):
-    """Completed assessments the user may change whose next review is due within the notice or
-    overdue, the earliest first; of `units` (ids) only, when given. One a newer round of its unit
-    has replaced is left out, as remind_due leaves out its reminder."""
+def reviews_due(user, today: date, units):
+    """Completed assessments of `units` (ids) the user may change whose next review is due within
+    the notice or overdue, the earliest first. One a newer round of its unit has replaced is left
+    out, as remind_due leaves out its reminder."""
     newer = (Assessment.objects.filter(unit_id=OuterRef("unit_id"), started_on__gte=OuterRef("completed_on"))
              .exclude(pk=OuterRef("pk")))
-    rows = visible(user, Assessment, "edit")
-    if units is not None:
-        rows = rows.filter(unit_id__in=sorted(units))
-    return (rows.filter(status=Status.COMPLETED, review_due__lte=today + timedelta(days=rules.REVIEW_NOTICE_DAYS))
+    return (visible(user, Assessment, "edit")
+            .filter(unit_id__in=sorted(units), status=Status.COMPLETED,
+                    review_due__lte=today + timedelta(days=rules.REVIEW_NOTICE_DAYS))
             .exclude(Exists(newer)).select_related("unit").order_by("review_due", "pk"))
 
 

@@ -32,7 +32,6 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from tidsnok.access.policy import AccessDenied, can, get_visible_or_404, visible
 from tidsnok.deadlines.calendar import normalise_lang
-from tidsnok.labels import choice_label
 from tidsnok.org import scope
 from tidsnok.org.models import Person, Role
 from tidsnok.org.search import asked, people_matching
@@ -110,7 +109,6 @@ def index(request):
     today = _today()
     for a in assessments:
         a.review_stage = rules.review_stage(a.review_due, today) if a.is_completed else ""
-        a.status_label = choice_label(Status, a.status)  # see tidsnok.labels
     return render(request, "risk/index.html", {
         "page": page, "assessments": assessments, "status": status, "status_choices": Status.choices,
         "may_start": services.may_start(user), "may_see_coverage": coverage.may_view(user),

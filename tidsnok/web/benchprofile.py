@@ -77,7 +77,8 @@ def split(stats: pstats.Stats) -> dict[str, float]:
         if area is not None:
             return {area: 1.0}
         callers = raw.get(func, (0, 0, 0.0, 0.0, {}))[4]
-        weights = {caller: _own_in(entry) for caller, entry in callers.items() if caller not in stack}
+        # A caller's entry: (calls, primitive calls, own time spent for it, cumulative).
+        weights = {caller: entry[2] for caller, entry in callers.items() if caller not in stack}
         spent = sum(weights.values())
         if not spent:
             result = {OTHER: 1.0}
@@ -95,11 +96,6 @@ def split(stats: pstats.Stats) -> dict[str, float]:
         for area, fraction in areas_for(func, frozenset()).items():
             totals[area] += own * fraction
     return {area: totals.get(area, 0.0) for area in AREAS}
-
-
-def _own_in(entry) -> float:
-    """The own time a caller's entry records (cProfile: calls, primitive calls, own, cumulative)."""
-    return entry[2] if len(entry) > 2 else 0.0
 
 
 def profile(fn, runs: int) -> pstats.Stats:
