@@ -77,6 +77,17 @@ def test_a_job_side_measure_in_another_case_is_checked(world, concern):
     assert RetaliationCheck.objects.filter(change_type="hours").count() == 1
 
 
+def test_a_protected_employee_raising_another_concern_about_himself_raises_no_check(world, concern):
+    again = case_services.open_case(world.user("marte"), kind=Kind.PSYCHOSOCIAL, concerns=[world.emil],
+                                    description="Fortsatt for mye.", source=Source.EMPLOYEE_TOLD, known_at=TODAY)
+    assert not RetaliationCheck.objects.exists()
+    assert Protection.objects.filter(person=world.emil, case=again).exists()  # protected for this one too
+    # Made a party to a case someone else raised about him: checked against both.
+    case_services.open_case(world.user("marte"), kind=Kind.CONFLICT, concerns=[world.emil],
+                            description="Uenighet om vaktbytte.", source=Source.OBSERVED, known_at=TODAY)
+    assert sorted(RetaliationCheck.objects.values_list("protection__case", flat=True)) == sorted([concern.pk, again.pk])
+
+
 def test_moving_a_protected_person_to_another_unit_is_checked(world, concern):
     from tidsnok.org import services as org_services
 

@@ -210,6 +210,10 @@ def _on_party_added(case, person, role):
         reason = ProtectionReason.REPORTED if case.kind == Kind.WHISTLEBLOWING else ProtectionReason.RAISED_CONCERN
         protect(None, person, reason, case, case.known_at)
     elif role in (PartyRole.ACCUSED, PartyRole.CONCERNED, PartyRole.WITNESS, PartyRole.OTHER):
+        if role == PartyRole.CONCERNED and case.parties.filter(person=person, role=PartyRole.REPORTER).exists():
+            # She raised this concern about herself: nothing was done to her, and a check on
+            # every earlier case at each new concern would teach HR to ignore the checks.
+            return
         raise_check(None, person, ChangeType.NEW_CASE_PARTY, _today(), "case", skip_case=case)
 
 
