@@ -212,6 +212,14 @@ def test_people_filter_by_name(world, client):
     assert people_keys(world, response) == {"emil", "ella"}
 
 
+def test_people_filter_by_name_folds_norwegian_letters(world, client):
+    from tidsnok.org.models import Person
+
+    Person.objects.create(organisation=world.org, employee_number="N1", name="Åse Ødegård", unit=world.units["HJ"])
+    response = client.get("/api/v1/people?q=%C3%B8deg%C3%A5rd", **bearer(world, "marte"))  # "ødegård"
+    assert [p["name"] for p in response.json()["items"]] == ["Åse Ødegård"]
+
+
 def test_people_filter_refuses_nul_characters(world, client):
     response = client.get("/api/v1/people?q=a%00b", **bearer(world, "marte"))
     assert response.status_code == 422

@@ -13,6 +13,7 @@ from tidsnok.access.policy import get_visible_or_404, visible
 from tidsnok.api_common import ErrorOut, Page
 from tidsnok.org import scope
 from tidsnok.org.models import Person, RoleAssignment, Unit
+from tidsnok.org.search import name_contains
 
 router = Router(tags=["organisation"])
 
@@ -112,7 +113,7 @@ def people(
     if unit is not None:
         rows = rows.filter(unit_id=unit)
     if q:
-        rows = rows.filter(name__icontains=q)
+        rows = rows.filter(name_contains(q))
     return rows.values(*PERSON_FIELDS)
 
 

@@ -2,6 +2,8 @@
 (a case may concern one person and name another as a party)."""
 
 from django.db.models import Q
+from django.db.models.functions import Lower
+from django.db.models.lookups import Contains
 
 MAX_LENGTH = 200
 MAX_TERMS = 10
@@ -27,8 +29,32 @@ def people_matching(text: str) -> Q:
     Empty text matches everyone."""
     condition = Q()
     for term in terms(text):
-        condition |= Q(name__icontains=term) | Q(employee_number=term)
+        condition |= name_contains(term) | Q(employee_number=term)
     return condition
+
+
+# SQLite's LIKE and LOWER() fold ASCII letters only: "åse" would never find "Åse Ødegård". The
+# function is registered on every SQLite connection (org.apps); PostgreSQL's LOWER() folds
+# every letter of a UTF-8 database.
+SQLITE_LOWER = "tidsnok_lower"
+
+
+def sqlite_lower(value):
+    return value.lower() if isinstance(value, str) else value
+
+
+class UnicodeLower(Lower):
+    def as_sqlite(self, compiler, connection, **extra_context):
+        return super().as_sql(compiler, connection, function=SQLITE_LOWER, **extra_context)
+
+
+def name_contains(term: str) -> Q:
+    """Q for Person rows whose name contains the term, in any letter case."""
+    if term.isascii():
+        # An ASCII term cannot match a letter outside ASCII, and LIKE folds ASCII on every
+        # database; here SQLite still walks the rows in C, not through a Python function.
+        return Q(name__icontains=term)
+    return Q(Contains(UnicodeLower("name"), term.lower()))
 
 
 def chosen_unit(units, wanted):

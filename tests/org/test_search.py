@@ -1,0 +1,35 @@
+"""Finding people by name as a user types it, in any letter case, Norwegian letters included."""
+
+import pytest
+
+from tidsnok.org.models import Person
+from tidsnok.org.search import people_matching
+
+
+@pytest.fixture
+def nordic(world):
+    unit = world.units["HJ"]
+    for number, name in [("N1", "Åse Ødegård"), ("N2", "Ørjan Æsøy"), ("N3", "Asle Berg")]:
+        Person.objects.create(organisation=world.org, employee_number=number, name=name, unit=unit)
+
+
+def found(text):
+    return sorted(Person.objects.filter(people_matching(text)).values_list("name", flat=True))
+
+
+@pytest.mark.parametrize("typed", ["åse", "ÅSE", "ødegård", "ØDEGÅRD", "se ød"])
+def test_norwegian_letters_are_found_in_either_case(nordic, typed):
+    assert found(typed) == ["Åse Ødegård"]
+
+
+def test_a_norwegian_letter_is_not_its_plain_look_alike(nordic):
+    assert found("ås") == ["Åse Ødegård"]
+    assert found("æsøy, asle") == ["Asle Berg", "Ørjan Æsøy"]
+    assert found("ase") == []  # "a" is not "å"
+
+
+def test_a_manager_finds_the_employee_by_a_lower_case_norwegian_name(world, client, nordic, monkeypatch):
+    monkeypatch.setattr("tidsnok.cases.views.PEOPLE_LIMIT", 2)
+    client.force_login(world.user("marte"))
+    page = client.get("/saker/ny/?sok=ørjan").content.decode()
+    assert "Ørjan Æsøy" in page and "Åse Ødegård" not in page and "Emil Ansatt" not in page
