@@ -11,6 +11,7 @@ import re
 
 import pytest
 from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.db import connection
 from django.db.models import Count
 
@@ -24,7 +25,7 @@ ALWAYS = {
     ("calendar feed", "mgr-large"),
     ("home", "mgr-small"), ("case list", "mgr-small"), ("statistics", "mgr-small"),
     ("home", "hr"), ("case list", "hr"), ("statistics", "hr"), ("compliance", "hr"), ("API case list", "hr"),
-    ("yearly report", "hr"),
+    ("yearly report", "hr"), ("people search", "hr"),
     ("case page", "hr"), ("case PDF", "hr"),  # HR sees every open case
     ("home", "employee"), ("my cases", "employee"),
 }
@@ -32,7 +33,7 @@ ROW = re.compile(r"^(?P<label>.{16}) (?P<persona>\S+)\s+(?P<n>\d+)\s+\S+\s+\S+\s
 
 
 @pytest.mark.django_db(transaction=True)
-def test_bench_load_drives_every_journey_without_errors(monkeypatch):
+def test_bench_load_drives_every_journey_without_errors_or_the_ones_asked_for(monkeypatch):
     call_command("generate", people=40, years=1, seed=3, password=PASSWORD, no_migrate=True, stdout=io.StringIO())
     assert connection.vendor in ("sqlite", "postgresql")
     # gunicorn inherits the environment: point it at the test database (it uses the test settings already).
@@ -72,6 +73,17 @@ def test_bench_load_drives_every_journey_without_errors(monkeypatch):
         assert entries_after[int(read)] == entries_before[int(read)]
         # A case of hers, or one the benchmark opened for her when she had only the one.
         assert entries_after[int(written)] > entries_before.get(int(written), 0)
+
+    # --only: the journeys whose name or user contains one of the words, in any case.
+    with pytest.raises(CommandError, match="No journey matches --only nothing"):
+        call_command("bench", "load", "--password", PASSWORD, "--only", "nothing", stdout=io.StringIO())
+    out = io.StringIO()
+    call_command("bench", "load", "--password", PASSWORD, "--duration", "300", "--max-requests", "4",
+                 "--clients", "1", "--workers", "1", "--floor-repeats", "1", "--only", "PEOPLE SEARCH",
+                 "--only", "employee/my", stdout=out)
+    report = out.getvalue()
+    rows = {(m["label"].strip(), m["persona"]) for m in map(ROW.match, report.splitlines()) if m}
+    assert rows == {("people search", "hr"), ("my cases", "employee")}, report
 
 
 def test_the_report_names_a_slow_statement_by_its_tables_and_conditions_not_its_columns():

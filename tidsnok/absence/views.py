@@ -38,7 +38,7 @@ from tidsnok.cases.services import mark_not_required
 from tidsnok.deadlines.rules import explain_text
 from tidsnok.org import scope
 from tidsnok.org.models import Person, Unit
-from tidsnok.org.search import asked, chosen_unit, more_than, people_matching
+from tidsnok.org.search import asked, chosen_unit, in_unit, more_than, people_matching, unit_choices
 from tidsnok.versioning import StaleVersion
 
 PAGE_SIZE = 50
@@ -117,7 +117,7 @@ def _episode_people(user, wanted_unit, search):
     unit = chosen_unit(units, wanted_unit)
     if unit is None:
         return people, [], [], None, True
-    rows = people.filter(unit__path__startswith=unit.path)
+    rows = in_unit(people, unit)
     if search:
         rows = rows.filter(people_matching(search))
     if more_than(rows, PEOPLE_LIMIT):
@@ -154,7 +154,7 @@ def episode_new(request):
                 return redirect("absence:follow_up", case_id=episode.case_id)
             return redirect("absence:list")
     return render(request, "absence/new.html", {
-        "form": form, "units": units, "unit": unit, "too_many": too_many, "search": search,
+        "form": form, "units": unit_choices(units), "unit": unit, "too_many": too_many, "search": search,
     })
 
 

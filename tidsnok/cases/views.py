@@ -73,7 +73,7 @@ from tidsnok.cases.policy import HANDLER_ACTIONS, registrable_units
 from tidsnok.deadlines.calendar import normalise_lang
 from tidsnok.org import scope
 from tidsnok.org.models import Person, Role, RoleAssignment, Unit
-from tidsnok.org.search import asked, chosen_unit, more_than, people_matching
+from tidsnok.org.search import asked, chosen_unit, in_unit, more_than, people_matching, unit_choices
 from tidsnok.versioning import STALE_INPUT_KEPT, StaleVersion
 
 PAGE_SIZE = 25
@@ -245,8 +245,7 @@ def _people_in(user, unit: Unit, search: str = "") -> tuple[PersonChoices, bool]
     me = scope.person_of(user)
     today = _today()
     people = (
-        visible(user, Person)
-        .filter(unit__path__startswith=unit.path)
+        in_unit(visible(user, Person), unit)
         .filter(Q(end_date__isnull=True) | Q(end_date__gte=today))
         .filter(people_matching(search))
         .exclude(pk=me.pk if me else None)
@@ -300,7 +299,8 @@ def case_new(request):
     chosen_kind = form["kind"].value()
     chosen_factors = set(form["factors"].value() or [])
     return render(request, "cases/new.html", {
-        "form": form, "parties": parties, "units": units, "unit": unit, "too_many": too_many, "search": search,
+        "form": form, "parties": parties, "units": unit_choices(units), "unit": unit, "too_many": too_many,
+        "search": search,
         "kinds": [
             {"value": k.value, "label": k.label, "guidance": guidance.for_kind(k.value), "checked": chosen_kind == k.value}
             for k in MANAGER_KINDS

@@ -248,6 +248,9 @@ def add_arguments(parser) -> None:
                         help="Also profile each journey in process over RUNS requests and say where its time "
                              "goes (database, ORM, templates, request handling, tidsnok); the profiles are kept "
                              "for pstats (default 0: no profile).")
+    parser.add_argument("--only", action="append", default=[], metavar="SUBSTRING",
+                        help="Drive only the journeys whose name or user contains this (repeatable), to compare "
+                             "one page before and after a change.")
     parser.add_argument("--database-url", default=None,
                         help="Run against this database (in a child process) instead of the configured one.")
 
@@ -259,6 +262,8 @@ def run(command, options: dict) -> None:
                     "profile"):
             if options.get(key) is not None:
                 args += [f"--{key.replace('_', '-')}", str(options[key])]
+        for wanted in options.get("only") or []:
+            args += ["--only", wanted]
         env = {**os.environ, "DATABASE_URL": options["database_url"]}
         with subprocess.Popen(args, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                               text=True) as child:
@@ -435,6 +440,19 @@ class LoadBench:
                                   description="Lasttest: saken nye notater skrives i.", known_at=today)
         return case.pk
 
+    def search_term(self, persona) -> str:
+        """The full name, in lower case, of the first person with æ, ø or å in it (SQLite folds those
+        in Python, ASCII in C), else of the first person."""
+        from django.db.models import Q
+
+        from tidsnok.org.models import Person
+
+        people = Person.objects.filter(organisation_id=Person.objects.get(user=persona.user).organisation_id)
+        nordic = Q(name__contains="æ") | Q(name__contains="ø") | Q(name__contains="å")
+        name = (people.filter(nordic).order_by("pk").values_list("name", flat=True).first()
+                or people.order_by("pk").values_list("name", flat=True).first())
+        return name.lower()
+
     def journeys(self, personas):
         from django.utils import timezone
 
@@ -467,6 +485,9 @@ class LoadBench:
         add(big, "calendar feed", "GET", f"/kalender/{feed}.ics", session=False)
         add(hr, "API case list", "GET", "/api/v1/cases", api_token=api_token, session=False)
         add(hr, "yearly report", "GET", "/rapporter/arsrapport/")
+        # HR looks someone up among everyone to register a sick leave: a name search over the whole
+        # organisation, as typed (lower case, with a Norwegian letter where the names have one).
+        add(hr, "people search", "GET", "/sykefravaer/ny/?" + urlencode({"sok": self.search_term(hr)}))
         if "employee" in by_key:
             add(by_key["employee"], "home", "GET", "/")
             add(by_key["employee"], "my cases", "GET", "/saker/mine/")
@@ -627,6 +648,11 @@ class LoadBench:
         planner.analyze()
         personas = self.personas()
         journeys = self.journeys(personas)
+        only = [wanted.lower() for wanted in opts.get("only") or []]
+        if only:
+            journeys = [j for j in journeys if any(wanted in j.key.lower() for wanted in only)]
+            if not journeys:
+                raise CommandError(f"No journey matches --only {' '.join(opts['only'])}.")
         port = free_port()
         log_dir = self.log_dir = tempfile.mkdtemp(prefix="tidsnok-load-")
         access_log = os.path.join(log_dir, "access.log")
