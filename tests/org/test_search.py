@@ -33,3 +33,22 @@ def test_a_manager_finds_the_employee_by_a_lower_case_norwegian_name(world, clie
     client.force_login(world.user("marte"))
     page = client.get("/saker/ny/?sok=ørjan").content.decode()
     assert "Ørjan Æsøy" in page and "Åse Ødegård" not in page and "Emil Ansatt" not in page
+
+
+@pytest.mark.parametrize("searched", [True, False])
+def test_listed_gives_the_people_sorted_or_none_when_there_are_too_many(nordic, searched):
+    from tidsnok.org.search import listed
+
+    people = Person.objects.filter(employee_number__in=["N1", "N2", "N3"])
+    assert [p.name for p in listed(people, 3, ("-employee_number",), searched)] == [
+        "Asle Berg", "Ørjan Æsøy", "Åse Ødegård"]
+    assert listed(people, 2, ("-employee_number",), searched) is None
+
+
+def test_a_search_that_finds_too_many_asks_to_narrow_it(world, client, nordic, monkeypatch):
+    monkeypatch.setattr("tidsnok.cases.views.PEOPLE_LIMIT", 2)
+    client.force_login(world.user("marte"))
+    page = client.get("/saker/ny/?sok=æ, ø, berg").content.decode()  # all three
+    assert "for mange personer til å liste dem" in page and "Åse Ødegård" not in page
+    page = client.get("/saker/ny/?sok=æ, ø").content.decode()
+    assert "Åse Ødegård" in page and "Ørjan Æsøy" in page and "Asle Berg" not in page
