@@ -34,7 +34,7 @@ from tidsnok.access.policy import AccessDenied, can, get_visible_or_404, visible
 from tidsnok.deadlines.calendar import normalise_lang
 from tidsnok.org import scope
 from tidsnok.org.models import Person, Role
-from tidsnok.org.search import asked, people_matching
+from tidsnok.org.search import asked, people_matching, unit_choices
 from tidsnok.risk import coverage, rules, services, survey_views
 from tidsnok.risk.forms import (
     OTHER_FACTOR,
@@ -143,7 +143,7 @@ def start(request):
     else:
         form = StartForm(units=units)
         wanted = request.GET.get("enhet")
-    unit_list = list(units)
+    unit_list = unit_choices(units)
     if not unit_list:
         raise Http404
     person = scope.person_of(user)
