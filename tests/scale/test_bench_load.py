@@ -25,7 +25,7 @@ ALWAYS = {
     ("calendar feed", "mgr-large"),
     ("home", "mgr-small"), ("case list", "mgr-small"), ("statistics", "mgr-small"),
     ("home", "hr"), ("case list", "hr"), ("statistics", "hr"), ("compliance", "hr"), ("API case list", "hr"),
-    ("yearly report", "hr"), ("people search", "hr"),
+    ("yearly report", "hr"), ("people search", "hr"), ("reports list", "hr"),
     ("case page", "hr"), ("case PDF", "hr"),  # HR sees every open case
     ("home", "employee"), ("my cases", "employee"),
 }

@@ -152,6 +152,14 @@ def cases_visible(user, action="view"):
     return Case.objects.filter(_case_q(user, action))
 
 
+def case_condition(user, action="view", to_case="case__") -> Q:
+    """The case rule as a condition on a row of another room that points to a case (`to_case`, its
+    path there): joined by the row's own key, each row tested on its case. Where such a list is
+    walked in its own order (newest report first), this tests the page's rows, where
+    `case__in=visible(user, Case)` had the database find every case of the organisation first."""
+    return _case_q(user, action, to_case)
+
+
 def entries_visible(user, action="view"):
     """Entries of the cases the user handles, and the concerned employee's shared entries."""
     person = scope.person_of(user)

@@ -488,6 +488,7 @@ class LoadBench:
         # HR looks someone up among everyone to register a sick leave: a name search over the whole
         # organisation, as typed (lower case, with a Norwegian letter where the names have one).
         add(hr, "people search", "GET", "/sykefravaer/ny/?" + urlencode({"sok": self.search_term(hr)}))
+        add(hr, "reports list", "GET", "/varsler/")  # the whistleblowing reports HR handles
         if "employee" in by_key:
             add(by_key["employee"], "home", "GET", "/")
             add(by_key["employee"], "my cases", "GET", "/saker/mine/")

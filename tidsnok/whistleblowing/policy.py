@@ -8,22 +8,22 @@
 - Designated handlers: for those who manage the channel.
 """
 
-from tidsnok.access.policy import register, visible
-from tidsnok.cases.models import Case
+from tidsnok.access.policy import register
+from tidsnok.cases.policy import case_condition
 from tidsnok.org import scope
 from tidsnok.whistleblowing.models import Attachment, DesignatedHandler, Message, Report, Routine
 
 
 def reports_visible(user, action="view"):
-    return Report.objects.filter(case__in=visible(user, Case, action))
+    return Report.objects.filter(case_condition(user, action, "case__"))
 
 
 def messages_visible(user, action="view"):
-    return Message.objects.filter(report__case__in=visible(user, Case, action))
+    return Message.objects.filter(case_condition(user, action, "report__case__"))
 
 
 def attachments_visible(user, action="view"):
-    return Attachment.objects.filter(report__case__in=visible(user, Case, action))
+    return Attachment.objects.filter(case_condition(user, action, "report__case__"))
 
 
 def _manages(user) -> bool:

@@ -792,7 +792,8 @@ def routines_warning(organisation_id: int | None) -> bool:
         return False
     if Routine.objects.filter(organisation_id=organisation_id, published_on__isnull=False).exists():
         return False
-    return _active_people(organisation_id).count() >= 5
+    # Five are enough to know: counting read every employee of a large one, on each page of reports.
+    return len(_active_people(organisation_id).order_by().values_list("pk", flat=True)[:5]) >= 5
 
 
 def current_routine(organisation_id: int) -> Routine | None:

@@ -418,7 +418,7 @@ def routines(request):
 
 
 def _reports(user):
-    return Report.objects.filter(case__in=visible(user, Case).filter(kind=Kind.WHISTLEBLOWING))
+    return visible(user, Report).filter(case__kind=Kind.WHISTLEBLOWING)
 
 
 @login_required
@@ -435,7 +435,10 @@ def report_list(request):
     lang = normalise_lang(request.LANGUAGE_CODE)
     next_due = {}
     # The cases are already the user's (the page came through the policy).
-    for d in Deadline.objects.filter(case_id__in=case_ids, status=DeadlineStatus.OPEN).order_by("due", "pk"):
+    # Sorted here: asked to sort them, SQLite walked every open deadline of the organisation by
+    # its (status, due) index (23,000 at 50,000 employees), not the page's cases' few by case.
+    open_deadlines = Deadline.objects.filter(case_id__in=case_ids, status=DeadlineStatus.OPEN).order_by()
+    for d in sorted(open_deadlines, key=lambda d: (d.due, d.pk)):
         next_due.setdefault(d.case_id, (d.due, d.title(lang)))
     latest_from_reporter = {}
     for case_id, sent_on in Message.objects.filter(
