@@ -1,8 +1,8 @@
-"""Reports, their messages and their attachments are seen exactly as their cases are: the rule is
-written as a condition on the report's case (cases.policy.case_condition), checked here against
-"the cases the user may see" for every persona and action."""
+"""Reports, their messages and attachments, and retaliation checks are seen exactly as their cases
+are: the rule is written as a condition on the row's case (cases.policy.case_condition), checked
+here against "the cases the user may see" for every persona and action."""
 
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -12,8 +12,8 @@ from tests.cases.test_visibility_equivalence import ACTIONS
 from tests.whistleblowing.conftest import send
 from tidsnok.access.policy import visible
 from tidsnok.cases.models import Case
-from tidsnok.whistleblowing import services
-from tidsnok.whistleblowing.models import Attachment, DesignatedHandler, Message, Report
+from tidsnok.whistleblowing import retaliation, services
+from tidsnok.whistleblowing.models import Attachment, DesignatedHandler, Message, Report, RetaliationCheck
 
 PERSONAS = ["marte", "dina", "helga", "sander", "kim", "hanne", "hugo", "ada", "ask", "siri", "emil", "ella"]
 
@@ -30,7 +30,10 @@ def reports(world):
         send(world, description="HR-sjefen dekker over for lederen.", involved="hanne hr")
         DesignatedHandler.objects.create(organisation=world.org, person=world.siri)
         send(world, user=world.user("emil"), anonymity="named", description="Vaktlistene skrives om i hemmelighet.")
+        retaliation.report_change(world.user("hanne"), world.emil, change_type="hours", change_on=date(2027, 3, 2),
+                                  justification="Ny turnus for hele enheten.")
     assert Report.objects.count() == 3 and Message.objects.exists() and Attachment.objects.exists()
+    assert RetaliationCheck.objects.exists()
 
 
 @pytest.mark.parametrize("persona", PERSONAS)
@@ -44,5 +47,8 @@ def test_a_report_is_seen_exactly_as_its_case(world, reports, persona):
             Message.objects.filter(report__case__in=cases).values_list("pk", flat=True)), action
         assert set(visible(user, Attachment, action).values_list("pk", flat=True)) == set(
             Attachment.objects.filter(report__case__in=cases).values_list("pk", flat=True)), action
-    if persona == "hugo":  # somebody sees something: the test cannot pass on empty sets alone
-        assert visible(user, Report).exists()
+    # Retaliation checks: the handlers of the case of the protection (any action reads them).
+    assert set(visible(user, RetaliationCheck).values_list("pk", flat=True)) == set(
+        RetaliationCheck.objects.filter(protection__case__in=visible(user, Case)).values_list("pk", flat=True))
+    if persona == "siri":  # somebody sees something: the test cannot pass on empty sets alone
+        assert visible(user, Report).exists() and visible(user, RetaliationCheck).exists()

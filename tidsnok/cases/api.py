@@ -52,6 +52,7 @@ from tidsnok.cases.models import (
     Status as CaseStatus,
     Visibility,
 )
+from tidsnok.cases.policy import case_condition
 from tidsnok.deadlines.calendar import normalise_lang
 from tidsnok.deadlines.queries import overrides_map
 from tidsnok.deadlines.rules import CATALOGUE, apply_override, explain_text
@@ -766,10 +767,11 @@ def my_deadlines(
     person = scope.person_of(user)
     # Handling, not overseeing: a sector manager or organisation-wide HR sees
     # many cases but is answerable for the ones she is a handler of.
-    mine = Handler.objects.filter(case=OuterRef("case"), person=person, removed_at__isnull=True)
+    # From her handler rows, each deadline tested on its own case: "among every case she may see"
+    # had SQLite read all of the organisation's cases for HR (finding 43).
+    mine = Handler.objects.filter(person=person, removed_at__isnull=True).values("case_id")
     rows = (
-        Deadline.objects.filter(case__in=visible(user, Case), status=status)
-        .filter(Exists(mine))
+        Deadline.objects.filter(case_condition(user, "view", "case__"), status=status, case_id__in=mine)
         .select_related("case")
         .order_by("due", "id")
     )

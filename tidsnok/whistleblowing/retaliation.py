@@ -26,6 +26,7 @@ from tidsnok.audit.services import record
 from tidsnok.cases import hooks
 from tidsnok.cases import services as case_services
 from tidsnok.cases.models import Case, EntryKind, JobSideArea, Kind, PartyRole, Source, Visibility
+from tidsnok.cases.policy import case_condition
 from tidsnok.org import scope
 from tidsnok.org.models import Person, Role, RoleAssignment
 from tidsnok.versioning import check_and_bump
@@ -271,7 +272,7 @@ def _check_documented(deadline, case, entries):
 
 def checks_visible(user, action="view"):
     """Checks are seen by the handlers of the case they belong to, who know who reported."""
-    return RetaliationCheck.objects.filter(protection__case__in=visible(user, Case, "view"))
+    return RetaliationCheck.objects.filter(case_condition(user, "view", "protection__case__"))
 
 
 def register_watch():
