@@ -38,7 +38,7 @@ from tidsnok.cases.services import mark_not_required
 from tidsnok.deadlines.rules import explain_text
 from tidsnok.org import scope
 from tidsnok.org.models import Person, Unit
-from tidsnok.org.search import asked, chosen_unit, in_unit, listed, more_than, people_matching, terms, unit_choices
+from tidsnok.org.search import asked, chosen_unit, in_unit, listed, more_than, people_matching, unit_choices
 from tidsnok.versioning import StaleVersion
 
 PAGE_SIZE = 50
@@ -118,7 +118,7 @@ def _episode_people(user, wanted_unit, search):
     if unit is None:
         return people, [], [], None, True
     rows = in_unit(people, unit).filter(people_matching(search)).select_related("unit")
-    rows = listed(rows, PEOPLE_LIMIT, ("unit__path", "name", "pk"), bool(terms(search)))
+    rows = listed(rows, PEOPLE_LIMIT, ("unit__path", "name", "pk"), search)
     if rows is None:
         return people, [], units, unit, True
     return people, rows, units, unit, False

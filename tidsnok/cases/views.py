@@ -73,7 +73,7 @@ from tidsnok.cases.policy import HANDLER_ACTIONS, registrable_units
 from tidsnok.deadlines.calendar import normalise_lang
 from tidsnok.org import scope
 from tidsnok.org.models import Person, Role, RoleAssignment, Unit
-from tidsnok.org.search import asked, chosen_unit, in_unit, listed, people_matching, terms, unit_choices
+from tidsnok.org.search import asked, chosen_unit, in_unit, listed, people_matching, unit_choices
 from tidsnok.versioning import STALE_INPUT_KEPT, StaleVersion
 
 PAGE_SIZE = 25
@@ -250,7 +250,7 @@ def _people_in(user, unit: Unit, search: str = "") -> tuple[PersonChoices, bool]
         .filter(people_matching(search))
         .exclude(pk=me.pk if me else None)
     )
-    rows = listed(people.select_related("unit"), PEOPLE_LIMIT, ("unit__path", "name", "pk"), bool(terms(search)))
+    rows = listed(people.select_related("unit"), PEOPLE_LIMIT, ("unit__path", "name", "pk"), search)
     if rows is None:
         return PersonChoices([]), True
     return PersonChoices((p, f"{p.name}, {p.unit.name}") for p in rows), False

@@ -27,11 +27,11 @@ def more_than(people, limit: int) -> bool:
     return len(people.order_by().values_list("pk", flat=True)[: limit + 1]) > limit
 
 
-def listed(people, limit: int, order: tuple, searched: bool) -> list | None:
-    """The people in `order`, or None when there are more than `limit`. Found by a search, they are
-    few as a rule: read once, sorted (each read of HR's search is a scan of 50,000 names). Without
-    one, they are counted first, unsorted (more_than)."""
-    if not searched:
+def listed(people, limit: int, order: tuple, search: str) -> list | None:
+    """The people in `order`, or None when there are more than `limit`. Found by a search (the text
+    as typed), they are few as a rule: read once, sorted (each read of HR's search is a scan of
+    50,000 names). Without one, they are counted first, unsorted (more_than)."""
+    if not terms(search):
         return None if more_than(people, limit) else list(people.order_by(*order))
     rows = list(people.order_by(*order)[: limit + 1])
     return None if len(rows) > limit else rows
