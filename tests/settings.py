@@ -1,12 +1,17 @@
 """Test settings: the real settings with fixed test keys and fast hashing."""
 
+import atexit
 import os
+import shutil
 import tempfile
 
 os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production-0123456789")
 os.environ.setdefault("AUDIT_KEY", "test-audit-key-not-for-production-0123456789")
 os.environ.setdefault("ENCRYPTION_KEYS", "test-encryption-key-not-for-production-0123456789")
-os.environ.setdefault("TIDSNOK_DATA_DIR", tempfile.mkdtemp(prefix="tidsnok-test-"))
+if "TIDSNOK_DATA_DIR" not in os.environ:
+    # Shared with the processes this one starts (they inherit the variable); removed by the one that made it.
+    os.environ["TIDSNOK_DATA_DIR"] = tempfile.mkdtemp(prefix="tidsnok-test-")
+    atexit.register(shutil.rmtree, os.environ["TIDSNOK_DATA_DIR"], ignore_errors=True)
 
 from tidsnok.settings import *  # noqa: E402,F403
 
