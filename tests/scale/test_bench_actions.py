@@ -93,3 +93,20 @@ def test_bench_actions_only_runs_the_actions_asked_for():
     report = out.getvalue()
     assert re.search(r"^2 actions, 0 errors$", report, re.M), report
     assert "cases: open a case" not in report, report
+
+
+def test_an_action_is_dated_the_day_it_is_posted_not_the_day_the_run_started():
+    """A run at N = 50,000 takes minutes: one that passed midnight posted a policy change dated
+    the day before, which is refused as in the past (seen in CI at 00:05 in Oslo)."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    import time_machine
+
+    from tidsnok.web.actionbench import ActionBench
+
+    oslo = ZoneInfo("Europe/Oslo")
+    with time_machine.travel(datetime(2026, 11, 27, 23, 59, tzinfo=oslo), tick=False):
+        actions = {action.name: action for action in ActionBench(None, {}).actions()}
+    with time_machine.travel(datetime(2026, 11, 28, 0, 1, tzinfo=oslo), tick=False):
+        assert actions["cases: change a rule's offset"].build()["form"]["effective_from"] == "2026-11-28"

@@ -103,20 +103,25 @@ class ActionBench:
     def __init__(self, command, options):
         self.command = command
         self.options = options
-        self.today = None
         self.found = {}  # objects the actions need, by name: looked up once
 
     def out(self, line=""):
         self.command.stdout.write(line)
 
+    @property
+    def today(self):
+        """Today where the server is, when the action is built: a run of many minutes may pass
+        midnight, after which the day it started is the past (a policy change dated then is
+        refused)."""
+        from django.utils import timezone
+
+        return timezone.localdate()
+
     # --- who ---------------------------------------------------------------------------------------
 
     def setup(self):
-        from django.utils import timezone
-
         from tidsnok.org.models import Person, Role, RoleAssignment
 
-        self.today = timezone.localdate()
         # LoadBench only reads its options' organisation here; no password is needed in process.
         self.loader = LoadBench(self.command, {"organisation": self.options["organisation"]}, None)
         self.personas = {p.key: p for p in self.loader.personas()}
@@ -273,7 +278,6 @@ class ActionBench:
     # --- the actions -------------------------------------------------------------------------------
 
     def actions(self) -> list[Action]:
-        today = self.today.isoformat()
         actions = []
 
         def add(name, who, build):
@@ -284,7 +288,7 @@ class ActionBench:
             add("cases: open a case", who, self.open_case)
             add("cases: add entry (note)", who, lambda who=who: {
                 "path": f"/saker/{self.case_of(who)}/oppforing/notat/",
-                "form": {"notat-occurred_on": today, "notat-text": "Notat fra ytelsestesten."}})
+                "form": {"notat-occurred_on": self.today.isoformat(), "notat-text": "Notat fra ytelsestesten."}})
             add("cases: add entry (conversation)", who, lambda who=who: self.conversation(who))
             add("cases: add measure", who, lambda who=who: self.add_measure(who))
             add("cases: change measure status", who, lambda who=who: self.measure_status(who))
@@ -298,7 +302,7 @@ class ActionBench:
             "form": {"usikker-note": "Usikker på neste steg."}})
         add("cases: employee comment", "employee", self.employee_comment)
         add("cases: change a rule's offset", "hr", lambda: {
-            "path": "/saker/regler/whistleblowing.acknowledge/", "form": {"offset": "5", "effective_from": today}})
+            "path": "/saker/regler/whistleblowing.acknowledge/", "form": {"offset": "5", "effective_from": self.today.isoformat()}})
         # absence
         for who in ("mgr-large", "hr"):
             add("absence: register episode (short, self)", who, lambda: self.register_episode(long=False))
