@@ -111,14 +111,14 @@ def _episode_people(user, wanted_unit, search):
     me = scope.person_of(user)
     people = visible(user, Person).exclude(pk=me.pk if me else None)
     if not more_than(people, PEOPLE_LIMIT):
-        return people, list(people.select_related("unit").order_by("name", "pk")), [], None, False
+        return people, list(people.select_related("unit").order_by("sort_name", "pk")), [], None, False
     # An administrator may register absence for anyone she may see.
     units = registrable_units(user, every_visible=scope.is_admin(user))
     unit = chosen_unit(units, wanted_unit)
     if unit is None:
         return people, [], [], None, True
     rows = in_unit(people, unit).filter(people_matching(search)).select_related("unit")
-    rows = listed(rows, PEOPLE_LIMIT, ("unit__path", "name", "pk"), search)
+    rows = listed(rows, PEOPLE_LIMIT, ("unit__path", "sort_name", "pk"), search)
     if rows is None:
         return people, [], units, unit, True
     return people, rows, units, unit, False

@@ -109,7 +109,7 @@ def people(
     # NUL cannot be stored in or compared with PostgreSQL text, so it is refused up front.
     q: str | None = Query(None, max_length=100, pattern=r"^[^\x00]*$", description="Part of the name."),
 ):
-    rows = visible(request.auth, Person).order_by("name", "id")
+    rows = visible(request.auth, Person).order_by("sort_name", "id")
     if unit is not None:
         rows = rows.filter(unit_id=unit)
     if q:

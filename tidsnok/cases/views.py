@@ -189,7 +189,7 @@ def _list_rows(cases):
     # Names of the concerned are never loaded for restricted kinds, not just hidden.
     concerned = (
         Party.objects.filter(role=PartyRole.CONCERNED, case__restricted=False)
-        .select_related("person").order_by("person__name", "pk")
+        .select_related("person").order_by("person__sort_name", "pk")
     )
     return (
         cases.select_related("unit", "owner")
@@ -250,7 +250,7 @@ def _people_in(user, unit: Unit, search: str = "") -> tuple[PersonChoices, bool]
         .filter(people_matching(search))
         .exclude(pk=me.pk if me else None)
     )
-    rows = listed(people.select_related("unit"), PEOPLE_LIMIT, ("unit__path", "name", "pk"), search)
+    rows = listed(people.select_related("unit"), PEOPLE_LIMIT, ("unit__path", "sort_name", "pk"), search)
     if rows is None:
         return PersonChoices([]), True
     return PersonChoices((p, f"{p.name}, {p.unit.name}") for p in rows), False
@@ -456,7 +456,7 @@ class CasePage:
         return list(
             visible(self.user, Person).filter(unit_id=self.case.unit_id).filter(
                 Q(end_date__isnull=True) | Q(end_date__gte=self.today)
-            ).order_by("name", "pk")[:PEOPLE_LIMIT]
+            ).order_by("sort_name", "pk")[:PEOPLE_LIMIT]
         )
 
     @cached_property
@@ -633,7 +633,7 @@ def _handler_candidates(user, case, page: CasePage) -> PersonChoices:
     # large employer, for HR, to find the few dozen who hold such a role.
     people = (
         visible(user, Person).filter(pk__in=holders.values("person_id"))
-        .exclude(pk__in=list(taken)).order_by("name", "pk")
+        .exclude(pk__in=list(taken)).order_by("sort_name", "pk")
     )
     return PersonChoices((p, p.name) for p in people)
 

@@ -9,6 +9,8 @@ from django.db.models.lookups import StartsWith
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from tidsnok.org.collation import sort_key_expression
+
 
 class UserManager(BaseUserManager):
     use_in_migrations = True
@@ -120,18 +122,21 @@ class Person(models.Model):
     end_date = models.DateField(_("end date"), null=True, blank=True)
     user = models.OneToOneField(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="person")
     version = models.PositiveIntegerField(default=1)
+    # The name in Norwegian alphabetical order (collation.py); lists sort by it, never by name.
+    sort_name = models.GeneratedField(expression=sort_key_expression("name"),
+                                      output_field=models.CharField(max_length=200), db_persist=True)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["organisation", "employee_number"], name="person_number_unique")
         ]
         indexes = [
-            models.Index(fields=["unit", "name"]),
+            models.Index(fields=["unit", "sort_name"], name="person_unit_sort_name_idx"),
             # Lists of names across the organisation (HR choosing an employee or a handler)
             # stop after a page instead of sorting 50,000 people.
-            models.Index(fields=["organisation", "name", "id"], name="person_org_name_idx"),
+            models.Index(fields=["organisation", "sort_name", "id"], name="person_org_sort_name_idx"),
         ]
-        ordering = ["name", "id"]
+        ordering = ["sort_name", "id"]
 
     def __str__(self):
         return self.name

@@ -59,7 +59,7 @@ def find(request):
     if search:
         rows = list(
             exportable_people(request.user).filter(people_matching(search)).select_related("unit")
-            .order_by("name", "pk")[: RESULT_LIMIT + 1]
+            .order_by("sort_name", "pk")[: RESULT_LIMIT + 1]
         )
         found, more = rows[:RESULT_LIMIT], len(rows) > RESULT_LIMIT
     return render(request, "reports/access_copy_find.html", {

@@ -66,6 +66,7 @@ from tidsnok.cases.models import (
 from tidsnok.deadlines.calendar import normalise_lang
 from tidsnok.deadlines.rules import ORGANISATION_POLICY, POLICY_DEFAULT, explain_text, find_rule
 from tidsnok.org import scope
+from tidsnok.org.collation import sort_key
 from tidsnok.org.models import Person
 from tidsnok.reports.typeset import typeset_document
 from tidsnok.whistleblowing.documentation import entry_lines as whistleblowing_lines
@@ -893,7 +894,7 @@ def case_document(actor, case: Case, lang: str, now: datetime) -> dict:
                 conversations.setdefault(p, []).append(_d(e.occurred_on))
         elif e.kind in (EntryKind.COMMENT, EntryKind.MEASURE_RESPONSE) and e.author_id:
             contributions.setdefault(e.author_id, []).append(f"{choice(e.kind, EntryKind, lang)} {_d(e.occurred_on)}")
-    participant_ids = sorted(set(conversations) | set(contributions), key=lambda p: (names.get(p, ""), p))
+    participant_ids = sorted(set(conversations) | set(contributions), key=lambda p: (sort_key(names.get(p, "")), p))
     participants = [
         {
             "name": names.get(p, f"#{p}"), "roles": ", ".join(roles.get(p, [])),

@@ -167,17 +167,18 @@ def _people(user, assessment, search: str = "") -> PersonChoices:
     today = _today()
     working = Q(end_date__isnull=True) | Q(end_date__gte=today)
     unit = assessment.unit
-    own = visible(user, Person).filter(unit__path__startswith=unit.path).filter(working).order_by("name", "pk")
+    own = visible(user, Person).filter(unit__path__startswith=unit.path).filter(working).order_by("sort_name", "pk")
     # Whether the unit is small enough to list, by ids: a large unit's first 61 people as rows
     # (with their units) cost more than the rest of the page's queries.
     too_many = len(own.values_list("pk", flat=True)[:PEOPLE_LIMIT + 1]) > PEOPLE_LIMIT
     listed = [] if too_many else [(p, f"{p.name}, {p.unit.name}") for p in own.select_related("unit")]
-    holders = services.role_holders(assessment, today).select_related("person").order_by("person__name", "role", "pk")
+    holders = (services.role_holders(assessment, today).select_related("person")
+               .order_by("person__sort_name", "role", "pk"))
     roles = dict(Role.choices)  # get_role_display() builds this dict for every row
     listed += [(h.person, f"{h.person.name} ({roles.get(h.role, h.role)})") for h in holders]
     if search:
         found = (visible(user, Person).filter(working).filter(people_matching(search))
-                 .select_related("unit").order_by("name", "pk")[:SEARCH_LIMIT])
+                 .select_related("unit").order_by("sort_name", "pk")[:SEARCH_LIMIT])
         listed += [(p, f"{p.name}, {p.unit.name}") for p in found]
     choices = PersonChoices(listed)
     choices.unit_unlisted = too_many  # the finder says so

@@ -39,7 +39,7 @@ def home(request):
     managed = scope.managed_unit_ids(user)
     responsible_for = (
         visible(user, Person).filter(unit_id__in=list(managed)).exclude(pk=person.pk if person else None)
-        .select_related("unit").order_by("unit__path", "name", "pk")
+        .select_related("unit").order_by("unit__path", "sort_name", "pk")
         if managed
         else Person.objects.none()
     )

@@ -114,7 +114,7 @@ def _holders(organisation_id: int, role: str, whole_organisation: bool = False):
     rows = RoleAssignment.objects.active().filter(role=role)
     if whole_organisation:
         rows = rows.filter(unit__isnull=True)
-    return _active_people(organisation_id).filter(pk__in=rows.values("person_id")).order_by("name", "pk")
+    return _active_people(organisation_id).filter(pk__in=rows.values("person_id")).order_by("sort_name", "pk")
 
 
 def designated_handlers(organisation_id: int) -> list[Person]:
@@ -122,7 +122,7 @@ def designated_handlers(organisation_id: int) -> list[Person]:
     committee), or, when none are designated, HR with whole-organisation scope."""
     chosen = _active_people(organisation_id).filter(
         pk__in=DesignatedHandler.objects.filter(organisation_id=organisation_id).values("person_id")
-    ).order_by("name", "pk")
+    ).order_by("sort_name", "pk")
     people = list(chosen)
     return people or list(_holders(organisation_id, Role.HR, whole_organisation=True))
 

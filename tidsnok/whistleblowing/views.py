@@ -593,7 +593,7 @@ def _page_context(request, report, bound=None):
                                  "report. The other handlers see who is excluded.")))
         boxes.append(box("avslutt", _("Close with feedback to the reporter"),
                          CloseForm(prefix="avslutt", initial={"version": case.version}), _("Close the case")))
-    people = list(Person.objects.filter(organisation_id=report.organisation_id).order_by("name", "pk")[:1000]) \
+    people = list(Person.objects.filter(organisation_id=report.organisation_id).order_by("sort_name", "pk")[:1000]) \
         if checks and scope.is_hr(user) else []
     check_rows = []
     for c in checks:
@@ -798,12 +798,12 @@ def _manager_org(request):
 def _settings_page(request, organisation, *, settings_form=None, handler_form=None, status=200):
     current = services.settings_of(organisation.pk)
     designated = list(DesignatedHandler.objects.filter(organisation=organisation).select_related("person", "person__unit")
-                      .order_by("person__name"))
+                      .order_by("person__sort_name"))
     search = asked(request.GET)
     # Never a list cut off at some length: in a large organisation the person is found by name.
     candidates = list(
         visible(request.user, Person).exclude(pk__in=[d.person_id for d in designated])
-        .filter(people_matching(search)).select_related("unit").order_by("name", "pk")[: CANDIDATE_LIMIT + 1]
+        .filter(people_matching(search)).select_related("unit").order_by("sort_name", "pk")[: CANDIDATE_LIMIT + 1]
     )
     too_many = len(candidates) > CANDIDATE_LIMIT
     settings_form = settings_form or SettingsForm(prefix="innstillinger", initial=current)
