@@ -47,3 +47,20 @@ def test_the_manager_sees_her_people_in_norwegian_order_on_min_oversikt(world, c
     page = client.get("/").content.decode()
     shown = [name for name in re.findall(r">\s*([^<>]+?)\s*<", page) if name in NORWEGIAN_ORDER]
     assert shown == NORWEGIAN_ORDER
+
+
+@pytest.mark.django_db
+def test_on_postgresql_the_key_is_compared_by_code_point_whatever_the_databases_locale():
+    """A database made in nb_NO.UTF-8 or en_US.UTF-8 would compare '{', '|' and '}' as punctuation
+    it skips, and file "Ærlig" under R; SQLite always compares by code point."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite compares text by code point unless told otherwise")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT collation_name FROM information_schema.columns "
+                       "WHERE table_name = 'org_person' AND column_name = 'sort_name'")
+        assert cursor.fetchone() == ("C",)
+        # What the column's collation prevents: in a language's collation the key's order breaks.
+        cursor.execute("""SELECT '{rlig' > 'zahl' COLLATE "C", '{rlig' > 'zahl' COLLATE "en-US-x-icu" """)
+        assert cursor.fetchone() == (True, False)

@@ -10,6 +10,7 @@ that do not make another letter dropped, the case folded. Lists stop after a pag
 instead of sorting 50,000 names.
 """
 
+from django.db import models
 from django.db.models import F, Value
 from django.db.models.functions import Lower, Replace
 
@@ -25,6 +26,18 @@ SORTS_AS = {
 }
 # Both cases of each: SQLite's lower() folds ASCII letters only.
 _CHARACTERS = {c: key for letter, key in SORTS_AS.items() for c in (letter, letter.upper())}
+
+
+class CodePointText(models.CharField):
+    """Text compared by code point on either database. SQLite always does; a PostgreSQL database
+    made in a locale such as nb_NO.UTF-8 or en_US.UTF-8 would skip '{', '|' and '}' as
+    punctuation when it compares, and file "Ærlig" ("{rlig") under R."""
+
+    def db_parameters(self, connection):
+        parameters = super().db_parameters(connection)
+        if connection.vendor == "postgresql":
+            parameters["collation"] = "C"
+        return parameters
 
 
 def sort_key(name: str) -> str:

@@ -9,7 +9,7 @@ from django.db.models.lookups import StartsWith
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from tidsnok.org.collation import sort_key_expression
+from tidsnok.org.collation import CodePointText, sort_key_expression
 
 
 class UserManager(BaseUserManager):
@@ -124,7 +124,7 @@ class Person(models.Model):
     version = models.PositiveIntegerField(default=1)
     # The name in Norwegian alphabetical order (collation.py); lists sort by it, never by name.
     sort_name = models.GeneratedField(expression=sort_key_expression("name"),
-                                      output_field=models.CharField(max_length=200), db_persist=True)
+                                      output_field=CodePointText(max_length=200), db_persist=True)
 
     class Meta:
         constraints = [

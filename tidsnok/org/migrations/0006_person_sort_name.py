@@ -4,6 +4,8 @@ from django.db import migrations, models
 from django.db.models import F, Value
 from django.db.models.functions import Lower, Replace
 
+import tidsnok.org.collation
+
 # tidsnok/org/collation.py as of this migration, frozen here: a later change of the key is a
 # migration of its own.
 SORTS_AS = {
@@ -43,7 +45,7 @@ class Migration(migrations.Migration):
             model_name='person',
             name='sort_name',
             field=models.GeneratedField(db_persist=True, expression=sort_key_expression('name'),
-                                        output_field=models.CharField(max_length=200)),
+                                        output_field=tidsnok.org.collation.CodePointText(max_length=200)),
         ),
         migrations.AddIndex(
             model_name='person',
