@@ -302,7 +302,8 @@ class ActionBench:
             "form": {"usikker-note": "Usikker på neste steg."}})
         add("cases: employee comment", "employee", self.employee_comment)
         add("cases: change a rule's offset", "hr", lambda: {
-            "path": "/saker/regler/whistleblowing.acknowledge/", "form": {"offset": "5", "effective_from": self.today.isoformat()}})
+            "path": "/saker/regler/whistleblowing.acknowledge/",
+            "form": {"offset": "5", "effective_from": self.today.isoformat()}})
         # absence
         for who in ("mgr-large", "hr"):
             add("absence: register episode (short, self)", who, lambda: self.register_episode(long=False))
