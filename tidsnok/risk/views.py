@@ -34,7 +34,7 @@ from tidsnok.access.policy import AccessDenied, can, get_visible_or_404, visible
 from tidsnok.deadlines.calendar import normalise_lang
 from tidsnok.org import scope
 from tidsnok.org.models import Person, Role
-from tidsnok.org.search import asked, people_matching, unit_choices
+from tidsnok.org.search import asked, more_than, people_matching, unit_choices
 from tidsnok.risk import coverage, rules, services, survey_views
 from tidsnok.risk.forms import (
     OTHER_FACTOR,
@@ -170,7 +170,7 @@ def _people(user, assessment, search: str = "") -> PersonChoices:
     own = visible(user, Person).filter(unit__path__startswith=unit.path).filter(working).order_by("sort_name", "pk")
     # Whether the unit is small enough to list, by ids: a large unit's first 61 people as rows
     # (with their units) cost more than the rest of the page's queries.
-    too_many = len(own.values_list("pk", flat=True)[:PEOPLE_LIMIT + 1]) > PEOPLE_LIMIT
+    too_many = more_than(own, PEOPLE_LIMIT)
     listed = [] if too_many else [(p, f"{p.name}, {p.unit.name}") for p in own.select_related("unit")]
     holders = (services.role_holders(assessment, today).select_related("person")
                .order_by("person__sort_name", "role", "pk"))

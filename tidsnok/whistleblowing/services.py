@@ -48,6 +48,7 @@ from tidsnok.deadlines.models import RuleOverride
 from tidsnok.deadlines.rules import OverrideError, find_rule, validate_override
 from tidsnok.org import scope
 from tidsnok.org.models import Organisation, Person, Role, RoleAssignment, Unit
+from tidsnok.org.search import more_than
 from tidsnok.versioning import check_and_bump
 from tidsnok.whistleblowing import attachments as files
 from tidsnok.whistleblowing import receipts, retaliation
@@ -793,7 +794,7 @@ def routines_warning(organisation_id: int | None) -> bool:
     if Routine.objects.filter(organisation_id=organisation_id, published_on__isnull=False).exists():
         return False
     # Five are enough to know: counting read every employee of a large one, on each page of reports.
-    return len(_active_people(organisation_id).order_by().values_list("pk", flat=True)[:5]) >= 5
+    return more_than(_active_people(organisation_id), 4)
 
 
 def current_routine(organisation_id: int) -> Routine | None:
